@@ -1,0 +1,52 @@
+# `make test` and `make demo` set everything up themselves on a fresh machine:
+# the venv with pinned requirements and the dev database server (go build).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEVDB := .bin/devdb
+DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
+
+.PHONY: test demo devdb venv lint format i18n bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+devdb: $(DEVDB)
+
+$(DEVDB): $(DEVDB_SRC)
+	mkdir -p .bin
+	cd tools/devdb && go build -o ../../$(DEVDB) .
+
+test: venv devdb
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+demo: venv devdb
+	$(PY) tools/demo.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Extract user-facing strings and merge them into the three catalogues.
+i18n: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k n_:1,2 -o locale/messages.pot --no-location --omit-header .
+	for lang in th en zh_Hant; do \
+	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --omit-header; \
+	done
+
+bench: venv devdb
+	$(PY) bench/webhook_throughput.py
+
+clean:
+	rm -rf $(VENV) .bin .pytest_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""Samachik: the Flask app factory (DESIGN §2, a contract)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from bot.config import Config, ConfigError, load_config
+from bot.context import Services
+from bot.line_api import LineApi
+from bot.store import Store, connect
+from bot.version import __version__
+
+__all__ = ["__version__", "create_app"]
+
+
+def create_app(config: dict | Config | None = None) -> Flask:
+    """Build the app from the environment; a dict (tests) overrides settings."""
+    try:
+        settings = config if isinstance(config, Config) else load_config(config)
+    except ConfigError as error:
+        # One line naming the setting, instead of a traceback from gunicorn.
+        raise SystemExit(f"samachik: configuration error: {error}") from None
+    configure_logging(settings.LOG_LEVEL)
+
+    # Imported here so importing `bot` stays cheap and free of side effects.
+    from bot import cli, health, webhook  # noqa: PLC0415
+    from handlers import build_registry  # noqa: PLC0415
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.WEBHOOK_MAX_BYTES
+    app.config["SECRET_KEY"] = settings.SECRET_KEY
+    # Clients are made per process, here, never at import: gunicorn forks.
+    services = Services(
+        config=settings,
+        store=Store(
+            connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS), settings.MONGODB_DB
+        ),
+        line=LineApi(
+            settings.LINE_CHANNEL_ACCESS_TOKEN,
+            base_url=settings.LINE_API_BASE_URL,
+            max_attempts=settings.LINE_API_MAX_ATTEMPTS,
+            backoff_seconds=settings.LINE_API_BACKOFF_SECONDS,
+        ),
+        registry=build_registry(),
+    )
+    app.extensions["samachik"] = services
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(cli.bp)
+    return app
+
+
+def configure_logging(level: str) -> None:
+    """Plain single-line logs; under gunicorn its own handlers are kept."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root.setLevel(level.upper())

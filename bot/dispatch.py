@@ -1,0 +1,106 @@
+"""Run each webhook event once: claim it, route it to its handler, send the reply."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from linebot.v3.messaging import TextMessage
+
+from bot.context import Context, Services
+from bot.line_api import LineApiError, retry_key_for
+
+log = logging.getLogger(__name__)
+
+
+def handle_event(services: Services, event: object, raw: dict) -> str:
+    """Handle one event exactly once; returns what happened (for tests and logs)."""
+    event_id = raw.get("webhookEventId")
+    event_type = str(raw.get("type", "unknown"))
+    mode = raw.get("mode", "active")
+    if not event_id:
+        # Every current LINE event has one; without it we cannot de-duplicate.
+        log.warning("dropping %s event without webhookEventId", event_type)
+        return "rejected"
+
+    claim = services.store.claim_event(event_id, event_type, mode)
+    if claim != "claimed":
+        log.info("skipping %s event %s: already %s", event_type, event_id, claim)
+        return f"skipped-{claim}"
+    if mode == "standby":
+        # Another channel (e.g. the chat module) is active: record, never answer.
+        services.store.finish_event(event_id, "standby")
+        return "standby"
+
+    ctx = Context(services, event, raw)
+    try:
+        messages = route(ctx)
+    except Exception as exc:  # noqa: BLE001 - any handler bug must not lose the event
+        log.error(
+            "handler for %s event %s failed; released for redelivery\n%s",
+            event_type,
+            event_id,
+            safe_traceback(exc),
+        )
+        services.store.release_event(event_id)
+        return "failed"
+    services.store.finish_event(event_id)
+    if messages:
+        send_reply(services, raw, messages)
+    return "handled"
+
+
+def route(ctx: Context) -> list:
+    """Find the handler for the event (text commands via the registry) and run it."""
+    registry = ctx.services.registry
+    event_type = ctx.raw.get("type")
+    message = ctx.raw.get("message") or {}
+    if event_type == "message" and message.get("type") == "text":
+        return route_text(ctx, message.get("text", ""))
+    handler = registry.events.get(event_type)
+    if handler is None:
+        log.debug("no handler for %s event", event_type)
+        return []
+    return handler(ctx) or []
+
+
+def route_text(ctx: Context, text: str) -> list:
+    registry = ctx.services.registry
+    ctx.text = text
+    match = registry.find_command(text, ctx.role) if text.strip() else None
+    if match is None:
+        return registry.fallback(ctx) if registry.fallback else []
+    if not match.allowed:
+        return [TextMessage(text=ctx._("Sorry, only staff can use that command."))]
+    ctx.args = match.args
+    return match.command.handler(ctx) or []
+
+
+def send_reply(services: Services, raw: dict, messages: list) -> None:
+    """Reply with the event's token; if LINE refuses it (expired on a redelivery), push."""
+    token = raw.get("replyToken")
+    user_id = (raw.get("source") or {}).get("userId")
+    try:
+        if token:
+            services.line.reply(token, messages)
+            return
+    except LineApiError as error:
+        if not (error.permanent and user_id):
+            log.warning("reply to %s event failed: %s", raw.get("type"), error)
+            return
+        log.info("reply token refused (%s); pushing instead", error.status)
+    if not user_id:
+        return
+    try:
+        # Keyed by the event, so a second redelivery cannot push twice.
+        key = retry_key_for("reply", raw["webhookEventId"])
+        services.line.push(user_id, messages, retry_key=key)
+    except LineApiError as error:
+        log.warning("push after failed reply failed: %s", error)
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """Frames and exception type only: messages may quote user input."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return f"Traceback (most recent call last):\n{frames}{name}"

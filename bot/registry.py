@@ -1,0 +1,119 @@
+"""The handler registry: event type -> handler, chat keyword -> command.
+
+Handlers register here (see `handlers/__init__.py`) and are looked up in one
+place. A command's role is a flag on its registration, checked once by
+`Registry.find_command`, never inside the command.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class Role(enum.IntEnum):
+    """Who may run a command; each role may run everything below it."""
+
+    MEMBER = 0
+    STAFF = 1
+    OWNER = 2
+
+
+Handler = Callable[..., list]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # the English keyword, also the command's id
+    handler: Handler
+    role: Role = Role.MEMBER
+    summary: str = ""  # N_()-marked; translated when shown
+    usage: str = ""  # arguments after the keyword, e.g. "<member> <amount>"
+    th: tuple[str, ...] = ()
+    zh: tuple[str, ...] = ()
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(normalise(w) for w in (self.name, *self.th, *self.zh)))
+
+    def keyword_for(self, locale: str) -> str:
+        """The keyword to show a member who reads `locale`."""
+        local = {"th": self.th, "zh_Hant": self.zh}.get(locale, ())
+        return local[0] if local and not self.name.startswith("/") else self.name
+
+
+@dataclass
+class Match:
+    command: Command
+    args: list[str]
+    allowed: bool
+
+
+@dataclass
+class Registry:
+    events: dict[str, Handler] = field(default_factory=dict)
+    commands: list[Command] = field(default_factory=list)
+    fallback: Handler | None = None
+    _by_keyword: dict[str, Command] = field(default_factory=dict)
+
+    def on_event(self, event_type: str) -> Callable[[Handler], Handler]:
+        """Register the handler for one webhook event type (follow, postback…)."""
+
+        def register(handler: Handler) -> Handler:
+            if event_type in self.events:
+                raise ValueError(f"event {event_type!r} already has a handler")
+            self.events[event_type] = handler
+            return handler
+
+        return register
+
+    def command(
+        self,
+        name: str,
+        *,
+        th: tuple[str, ...] = (),
+        zh: tuple[str, ...] = (),
+        role: Role = Role.MEMBER,
+        summary: str = "",
+        usage: str = "",
+    ) -> Callable[[Handler], Handler]:
+        """Register a text command under its English name and Thai/Chinese keywords."""
+
+        def register(handler: Handler) -> Handler:
+            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh))
+            for word in cmd.keywords:
+                if word in self._by_keyword:
+                    raise ValueError(f"keyword {word!r} is already taken")
+                self._by_keyword[word] = cmd
+            self.commands.append(cmd)
+            return handler
+
+        return register
+
+    def on_unknown_text(self, handler: Handler) -> Handler:
+        """Register what answers text that matches no command."""
+        self.fallback = handler
+        return handler
+
+    def find_command(self, text: str, role: Role) -> Match | None:
+        """Longest keyword that starts the text wins ("delete my data" over "delete")."""
+        words = normalise(text).split(" ")
+        for size in range(min(len(words), 4), 0, -1):
+            command = self._by_keyword.get(" ".join(words[:size]))
+            if command is not None:
+                # normalise() only folds case and spaces, so word counts agree.
+                return Match(command, text.split()[size:], allowed=role >= command.role)
+        return None
+
+    def commands_for(self, role: Role) -> list[Command]:
+        return [c for c in self.commands if role >= c.role]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Case- and space-insensitive form of a keyword or typed text."""
+    return _SPACES.sub(" ", text.strip()).casefold()

@@ -1,0 +1,12 @@
+"""Event and command handlers, one module per area; `build_registry` wires them."""
+
+from bot.registry import Registry
+from handlers import help
+
+
+def build_registry() -> Registry:
+    """Every handler, registered once: this is the map from chat to code."""
+    registry = Registry()
+    for area in (help,):
+        area.register(registry)
+    return registry

@@ -1,0 +1,18 @@
+"""Housekeeping jobs."""
+
+import logging
+from datetime import timedelta
+
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+# LINE redelivers for at most a few hours; a week of ids is ample for dedup.
+KEEP_WEBHOOK_EVENTS = timedelta(days=7)
+
+
+def prune_webhook_events(store: Store) -> int:
+    """Forget processed webhook event ids older than a week (no TTL on FerretDB)."""
+    deleted = store.prune_events(KEEP_WEBHOOK_EVENTS)
+    log.info("pruned %d webhook event records", deleted)
+    return deleted

@@ -1,0 +1,92 @@
+"""The simulator's control API (/_sim/…) and the chat console page (/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from simulator import events as ev
+
+bp = Blueprint("console", __name__, template_folder="templates")
+
+
+def _sim():
+    return current_app.extensions["simulator"]
+
+
+@bp.get("/")
+def page():
+    """The chat console: type as a LINE user, see what the bot answers."""
+    return render_template("console.html")
+
+
+@bp.get("/_sim/users")
+def users():
+    platform = _sim().platform
+    return jsonify(
+        [
+            {
+                "userId": u.user_id,
+                "displayName": u.display_name,
+                "friend": u.friend,
+                "language": u.language,
+            }
+            for u in platform.users.values()
+        ]
+    )
+
+
+@bp.post("/_sim/users/<name>/<action>")
+def act(name: str, action: str):
+    """follow, block, say {text} or tap {data}: returns the bot's replies."""
+    payload = request.get_json(silent=True) or {}
+    user = _sim().user(name, payload.get("displayName"), payload.get("language", "th"))
+    if action == "follow":
+        replies = user.follow()
+    elif action == "block":
+        replies = user.block()
+    elif action == "say" and str(payload.get("text", "")).strip():
+        replies = user.says(str(payload["text"])[:5000])
+    elif action == "tap" and payload.get("data"):
+        replies = user.taps(str(payload["data"]), payload.get("params"))
+    elif action == "sticker":
+        replies = user.sends_sticker()
+    else:
+        return jsonify({"error": "unknown action or missing text/data"}), 400
+    return jsonify({"userId": user.id, "webhookStatus": user.last_status, "replies": replies})
+
+
+@bp.get("/_sim/users/<name>/messages")
+def messages(name: str):
+    """Everything the bot sent this user (reply, push, multicast), oldest first."""
+    user_id = name if ev.is_user_id(name) else _sim().user(name).id
+    return jsonify(_sim().platform.inbox(user_id))
+
+
+@bp.post("/_sim/faults")
+def faults():
+    """Inject failures: {"endpoint": "push", "status": 429, "times": 3}."""
+    payload = request.get_json(silent=True) or {}
+    try:
+        _sim().inject(payload["endpoint"], int(payload["status"]), int(payload.get("times", 1)))
+    except (KeyError, ValueError) as error:
+        return jsonify({"error": str(error)}), 400
+    return jsonify({"ok": True})
+
+
+@bp.post("/_sim/latency")
+def latency():
+    payload = request.get_json(silent=True) or {}
+    _sim().set_latency(payload.get("endpoint", "push"), float(payload.get("seconds", 0)))
+    return jsonify({"ok": True})
+
+
+@bp.get("/_sim/requests")
+def recorded_requests():
+    """API calls the bot made, newest last (bodies included: this is a test double)."""
+    return jsonify(_sim().requests(request.args.get("endpoint")))
+
+
+@bp.post("/_sim/reset")
+def reset():
+    _sim().reset()
+    return jsonify({"ok": True})

@@ -1,0 +1,141 @@
+"""Fixtures: one dev database server and one LINE simulator per test session,
+a fresh database and a fresh app for every test, and named LINE users.
+
+`MONGODB_URI` in the environment points the suite at a real MongoDB instead of
+the dev server (each test still gets its own database).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from bot import create_app
+from simulator import Simulator, user_id_for
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVDB_BIN = ROOT / ".bin" / "devdb"
+CHANNEL_SECRET = "test-channel-secret"
+ACCESS_TOKEN = "test-access-token"
+OWNER = "owner"  # a simulator user whose id is in ADMIN_LINE_USER_IDS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_mongo(uri: str, seconds: float = 30.0) -> bool:
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=500)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            try:
+                client.admin.command("ping")
+                return True
+            except pymongo.errors.PyMongoError:
+                time.sleep(0.1)  # start-up poll of a child process, not a test wait
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory):
+    """The dev database server (FerretDB embedded), started once per test process."""
+    configured = os.environ.get("MONGODB_URI")
+    if configured:
+        yield configured
+        return
+    if not DEVDB_BIN.exists():
+        pytest.exit("dev database server is not built: run `make devdb` or `make test`", 3)
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("devdb")
+    log_path = data_dir / "devdb.log"
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen(
+            [str(DEVDB_BIN), "-listen", f"127.0.0.1:{port}", "-data", str(data_dir)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    uri = f"mongodb://127.0.0.1:{port}/"
+    if not wait_for_mongo(uri):
+        server.kill()
+        pytest.exit(f"dev database server did not start:\n{log_path.read_text()[-2000:]}", 3)
+    yield uri
+    server.terminate()
+    server.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def sim():
+    simulator = Simulator(CHANNEL_SECRET, ACCESS_TOKEN).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def config(mongo_uri, sim):
+    return {
+        "APP_ENV": "test",
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": f"t_{uuid.uuid4().hex[:12]}",
+        "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+        "LINE_API_BASE_URL": sim.base_url,
+        "ADMIN_LINE_USER_IDS": user_id_for(OWNER),
+        "DEFAULT_LOCALE": "en",
+        "LINE_API_BACKOFF_SECONDS": "0",
+    }
+
+
+@pytest.fixture
+def app(config, sim):
+    application = create_app(config)
+    services = application.extensions["samachik"]
+    services.store.ensure_indexes()
+    sim.reset()
+    sim.connect(application)
+    yield application
+    services.store.client.drop_database(config["MONGODB_DB"])
+    services.store.client.close()
+    services.line.close()
+
+
+@pytest.fixture
+def services(app):
+    return app.extensions["samachik"]
+
+
+@pytest.fixture
+def store(services):
+    return services.store
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def alice(sim, app):
+    """A customer who reads English."""
+    user = sim.user("alice", "Alice", language="en")
+    user.state.friend = True
+    return user
+
+
+@pytest.fixture
+def owner(sim, app):
+    """The merchant: listed in ADMIN_LINE_USER_IDS."""
+    user = sim.user(OWNER, "Owner", language="en")
+    user.state.friend = True
+    return user

@@ -1,0 +1,208 @@
+"""The webhook as LINE and a customer see it: signatures, limits, once-only events."""
+
+import json
+import logging
+
+import pytest
+from linebot.v3.webhook import WebhookParser
+
+from simulator import events as ev
+from simulator import texts
+
+
+def stored_events(store) -> int:
+    return store.db.webhook_events.count_documents({})
+
+
+def test_help_reaches_the_customer_through_the_full_path(alice, sim):
+    replies = alice.says("help")
+
+    assert alice.last_status == 200
+    assert len(replies) == 1
+    assert texts(replies)[0].startswith("Here is what you can type:")
+    assert "help — show what you can do here" in texts(replies)[0]
+    assert [r["endpoint"] for r in sim.requests()] == ["reply"]
+
+
+def test_help_answers_in_thai_and_chinese_keywords_too(alice):
+    assert texts(alice.says("ช่วยเหลือ"))[0].startswith("Here is what you can type:")
+    assert texts(alice.says("  HELP  "))[0].startswith("Here is what you can type:")
+    assert texts(alice.says("說明"))[0].startswith("Here is what you can type:")
+
+
+def test_unknown_text_gets_a_friendly_hint(alice):
+    replies = alice.says("what's the wifi password?")
+
+    assert texts(replies) == ["Sorry, I didn't understand that. Type “help” to see what I can do."]
+
+
+def test_a_sticker_gets_a_hint_instead_of_silence(alice):
+    replies = alice.sends_sticker()
+
+    assert texts(replies) == ["Thanks! I can only read text messages. Type “help” to start."]
+
+
+def test_bad_signature_is_400_and_nothing_is_stored(sim, alice, store):
+    body = ev.body_of([ev.text_message(alice.id, "help")])
+
+    assert sim.post_raw(body, ev.sign("not-the-channel-secret", body)) == 400
+    assert sim.post_raw(body, None) == 400
+    assert sim.post_raw(body, "") == 400
+    assert stored_events(store) == 0
+    assert alice.inbox == []
+
+
+def test_body_over_one_megabyte_is_413_and_nothing_is_stored(sim, alice, store):
+    event = ev.text_message(alice.id, "x" * (1024 * 1024))
+    body = ev.body_of([event])
+
+    assert sim.post_raw(body, ev.sign(sim.platform.channel_secret, body)) == 413
+    assert stored_events(store) == 0
+
+
+def test_empty_events_is_a_connectivity_check(sim, store):
+    body = b'{"destination": "Uxxxxxxxx", "events": []}'
+
+    assert sim.post_raw(body, ev.sign(sim.platform.channel_secret, body)) == 200
+    assert stored_events(store) == 0
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"no_events": 1}', b'{"events": "nope"}'])
+def test_signed_but_malformed_body_is_400(sim, store, body):
+    assert sim.post_raw(body, ev.sign(sim.platform.channel_secret, body)) == 400
+    assert stored_events(store) == 0
+
+
+def test_the_same_signed_event_posted_twice_is_handled_once(sim, alice, store):
+    event = ev.text_message(alice.id, "help")
+    body = ev.body_of([event])
+    signature = ev.sign(sim.platform.channel_secret, body)
+    sim.platform.issue_reply_token(event["replyToken"], alice.id)
+
+    assert sim.post_raw(body, signature) == 200
+    assert sim.post_raw(body, signature) == 200
+
+    assert len(alice.inbox) == 1
+    assert len(sim.requests("reply")) == 1
+    assert store.event_status(event["webhookEventId"]) == "done"
+
+
+def test_a_redelivery_of_a_handled_event_is_skipped(sim, alice):
+    event = ev.text_message(alice.id, "help")
+    alice.send(event)
+
+    again = alice.send(ev.redelivered(event))
+
+    assert again == []
+    assert len(alice.inbox) == 1
+
+
+def test_a_failed_handler_is_released_and_the_redelivery_retries_it(
+    services, sim, alice, store, caplog
+):
+    calls = []
+
+    def flaky(ctx):
+        calls.append(ctx.raw["webhookEventId"])
+        if len(calls) == 1:
+            raise RuntimeError(f"boom while reading {ctx.raw['postback']['data']}")
+        return [{"type": "text", "text": "second time lucky"}]
+
+    services.registry.on_event("postback")(flaky)
+    event = ev.postback(alice.id, "secret-customer-data")
+
+    with caplog.at_level(logging.ERROR):
+        first = alice.send(event)
+    assert alice.last_status == 200  # LINE must not see our bug
+    assert first == []
+    assert store.event_status(event["webhookEventId"]) is None  # released
+
+    retried = alice.send(ev.redelivered(event))
+
+    assert texts(retried) == ["second time lucky"]
+    assert calls == [event["webhookEventId"]] * 2
+    assert store.event_status(event["webhookEventId"]) == "done"
+    logged = caplog.text
+    assert "Traceback" in logged and "RuntimeError" in logged and "flaky" in logged
+    assert "secret-customer-data" not in logged  # no personal data, no body
+
+
+def test_a_redelivery_whose_reply_token_expired_is_answered_by_push(services, sim, alice):
+    def crash_once(ctx, state={"n": 0}):
+        state["n"] += 1
+        if state["n"] == 1:
+            raise RuntimeError("transient")
+        return [{"type": "text", "text": "done"}]
+
+    services.registry.on_event("postback")(crash_once)
+    event = ev.postback(alice.id, "action=x")
+    alice.send(event)
+    sim.platform.reply_tokens[event["replyToken"]]["used"] = True  # LINE's token is gone
+
+    replies = alice.send(ev.redelivered(event))
+
+    assert texts(replies) == ["done"]
+    assert [r["endpoint"] for r in sim.requests()][-2:] == ["reply", "push"]
+    assert sim.requests("push")[-1]["retry_key"]
+
+
+def test_standby_events_are_recorded_but_never_answered(sim, alice, store):
+    event = ev.text_message(alice.id, "help", mode="standby")
+
+    assert alice.send(event) == []
+    assert store.event_status(event["webhookEventId"]) == "standby"
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize("event_type", ev.OTHER_EVENT_TYPES)
+def test_every_line_event_type_is_answered_200_and_recorded(sim, alice, store, event_type):
+    event = ev.other_event(event_type, alice.id)
+    parsed = WebhookParser(sim.platform.channel_secret).parse(
+        ev.body_of([event]).decode(), ev.sign(sim.platform.channel_secret, ev.body_of([event]))
+    )
+    assert type(parsed[0]).__name__ != "UnknownEvent"  # the fixture is LINE's full shape
+
+    alice.send(event)
+
+    assert alice.last_status == 200
+    assert store.event_status(event["webhookEventId"]) == "done"
+
+
+def test_an_event_type_line_adds_later_is_still_answered_200(sim, alice, store):
+    event = ev.base_event("somethingNew", alice.id, reply=False)
+
+    alice.send(event)
+
+    assert alice.last_status == 200
+    assert store.event_status(event["webhookEventId"]) == "done"
+
+
+def test_several_events_in_one_body_are_each_handled(sim, alice, store):
+    bob = sim.user("bob", language="en")
+    events = [ev.text_message(alice.id, "help"), ev.text_message(bob.id, "hello")]
+
+    assert sim.deliver(events) == 200
+
+    assert texts(alice.inbox)[0].startswith("Here is what you can type:")
+    assert texts(bob.inbox)[0].startswith("Sorry, I didn't understand")
+
+
+def test_staff_commands_are_refused_to_customers(alice):
+    assert texts(alice.says("/help")) == ["Sorry, only staff can use that command."]
+
+
+def test_owner_sees_the_staff_commands(owner):
+    reply = texts(owner.says("/help"))[0]
+
+    assert reply.startswith("Commands you can use:")
+    assert "/help [command] — list the commands you may use" in reply
+    assert "Staff: type /help" in texts(owner.says("help"))[0]
+    assert texts(owner.says("/help nope")) == ["No command called nope."]
+
+
+def test_no_event_body_reaches_the_logs(sim, alice, caplog):
+    with caplog.at_level(logging.DEBUG):
+        alice.says("my phone is 0812345678")
+
+    assert "0812345678" not in caplog.text
+    assert json.dumps("0812345678") not in caplog.text
