@@ -23,8 +23,10 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("th", "en", "zh_Hant")
 DOMAIN = "messages"
 
-# Minor units per currency: money is stored as integers (satang, cents).
-CURRENCY_BY_LOCALE = {"th": "THB", "en": "THB", "zh_Hant": "TWD"}
+# Money shows the merchant's currency with its home symbol in every language
+# (a Thai shop's prices read ฿ to a Chinese reader too; Babel's zh_Hant_TW
+# would print TWD as a bare "$").
+CURRENCY_SYMBOLS = {"THB": "฿", "TWD": "NT$", "USD": "US$"}
 # Babel's zh_Hant has no territory; money and dates read best as Taiwan's.
 FORMAT_LOCALE = {"th": "th_TH", "en": "en_US", "zh_Hant": "zh_Hant_TW"}
 
@@ -82,12 +84,14 @@ class Translator:
     def number(self, value: int | float | Decimal) -> str:
         return numbers.format_decimal(value, locale=self.babel_locale)
 
-    def money(self, minor_units: int, currency: str | None = None) -> str:
-        """Format integer minor units (satang, cents) as money: ฿1,234.50."""
-        currency = currency or CURRENCY_BY_LOCALE[self.locale]
+    def money(self, minor_units: int, currency: str = "THB") -> str:
+        """Integer minor units (satang, cents) as money: ฿1,234.50, NT$1,234.50."""
         digits = numbers.get_currency_precision(currency)
         amount = Decimal(minor_units).scaleb(-digits)
-        return numbers.format_currency(amount, currency, locale=self.babel_locale)
+        symbol = CURRENCY_SYMBOLS.get(currency) or numbers.get_currency_symbol(currency, "en")
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        text = numbers.format_decimal(abs(amount), format=pattern, locale=self.babel_locale)
+        return f"{'-' if amount < 0 else ''}{symbol}{text}"
 
     def date(self, value: date | datetime, fmt: str = "medium") -> str:
         # Thai readers expect the Buddhist-era year; Babel's Gregorian calendar

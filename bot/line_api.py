@@ -148,7 +148,13 @@ class LineApi:
             if error.status == 404:
                 return None
             raise
-        return response.data.to_dict()
+        data = response.data
+        return {
+            "user_id": data.user_id,
+            "display_name": data.display_name,
+            "language": data.language,
+            "picture_url": data.picture_url,
+        }
 
     def quota(self) -> dict:
         """Monthly message quota and how much of it is used."""

@@ -105,8 +105,10 @@ class Store:
         for name, indexes in INDEXES.items():
             if name not in self.db.list_collection_names(filter={"name": name}):
                 self.db.create_collection(name)
-            if indexes:
-                created += self.db[name].create_indexes(indexes)
+            # One index per call: FerretDB 1.24 panics when a single
+            # createIndexes names several indexes that already exist.
+            for index in indexes:
+                created += self.db[name].create_indexes([index])
         return created
 
     # -- webhook events ------------------------------------------------------

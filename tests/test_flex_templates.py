@@ -1,0 +1,65 @@
+"""Every Flex template renders, parses with the SDK and fits LINE's limits."""
+
+import pytest
+from linebot.v3.messaging import FlexMessage
+
+import flex_templates
+from flex_templates import TemplateError
+
+SAMPLES = {
+    "notice": {
+        "merchant": "Cha Samachik",
+        "title": "ยินดีต้อนรับ",
+        "body": "สะสมแต้มทุกครั้งที่ซื้อ",
+        "button_label": "สมัครสมาชิก",
+        "button_text": "join",
+    },
+}
+
+
+def test_every_template_has_sample_data():
+    assert sorted(SAMPLES) == flex_templates.names()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_template_renders_to_a_message_the_sdk_accepts(name):
+    message = flex_templates.render(name, alt_text="Samachik", **SAMPLES[name])
+
+    parsed = FlexMessage.from_dict(message)
+    assert parsed.alt_text == "Samachik"
+    assert "{{" not in str(message)
+
+
+def test_values_are_filled_in_place():
+    message = flex_templates.render("notice", alt_text="hi", **SAMPLES["notice"])
+
+    header = message["contents"]["header"]["contents"]
+    assert header[1]["text"] == "ยินดีต้อนรับ"
+    assert message["contents"]["footer"]["contents"][0]["action"]["text"] == "join"
+
+
+def test_a_missing_parameter_is_named():
+    params = {k: v for k, v in SAMPLES["notice"].items() if k != "title"}
+
+    with pytest.raises(TemplateError, match="title"):
+        flex_templates.render("notice", alt_text="hi", **params)
+
+
+def test_an_oversized_bubble_is_refused():
+    params = {**SAMPLES["notice"], "body": "ก" * 12000}
+
+    with pytest.raises(TemplateError, match="bytes"):
+        flex_templates.render("notice", alt_text="hi", **params)
+
+
+def test_alt_text_must_fit_line_limit():
+    with pytest.raises(TemplateError, match="altText"):
+        flex_templates.render("notice", alt_text="x" * 401, **SAMPLES["notice"])
+
+
+def test_a_carousel_holds_at_most_twelve_bubbles():
+    bubble = flex_templates.render("notice", alt_text="hi", **SAMPLES["notice"])["contents"]
+
+    assert len(flex_templates.carousel([bubble] * 12, "menu")["contents"]["contents"]) == 12
+    with pytest.raises(TemplateError, match="12 bubbles"):
+        flex_templates.carousel([bubble] * 13, "menu")

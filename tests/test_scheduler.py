@@ -1,0 +1,102 @@
+"""The worker: exactly one scheduler runs, guarded by a lease in MongoDB."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import time_machine
+
+from bot.store import utcnow
+from jobs import maintenance
+from jobs.scheduler import LEASE_NAME, LEASE_TTL, Worker
+from tests.conftest import ROOT
+
+
+def test_only_one_of_two_workers_runs_jobs(store):
+    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+    try:
+        assert first.tick() is True
+        assert second.tick() is False
+
+        assert first.running and not second.running
+        assert store.lease_holder(LEASE_NAME) == "worker-a"
+        assert first.tick() is True  # renewing its own lease
+    finally:
+        first.shutdown()
+        second.shutdown()
+
+
+def test_a_silent_workers_lease_expires_and_another_takes_over(store):
+    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+    try:
+        first.tick()
+        with time_machine.travel(utcnow() + LEASE_TTL + timedelta(seconds=1)):
+            assert second.tick() is True
+            assert first.tick() is False  # it notices and stops its jobs
+
+        assert second.running and not first.running
+        assert store.lease_holder(LEASE_NAME) == "worker-b"
+    finally:
+        first.shutdown()
+        second.shutdown()
+
+
+def test_shutdown_hands_the_lease_back(store):
+    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+    first.tick()
+
+    first.shutdown()
+
+    assert store.lease_holder(LEASE_NAME) is None
+    assert second.tick() is True
+    second.shutdown()
+
+
+def test_the_scheduler_has_the_pruning_job(store):
+    worker = Worker(store, holder="worker-a")
+    try:
+        worker.tick()
+        assert [job.id for job in worker.scheduler.get_jobs()] == ["prune_webhook_events"]
+    finally:
+        worker.shutdown()
+
+
+def test_pruning_forgets_only_old_finished_events(store):
+    with time_machine.travel(utcnow() - timedelta(days=8)):
+        store.claim_event("old-done", "message", "active")
+        store.finish_event("old-done")
+        store.claim_event("old-stuck", "message", "active")
+    store.claim_event("fresh", "message", "active")
+    store.finish_event("fresh")
+
+    assert maintenance.prune_webhook_events(store) == 1
+
+    assert store.event_status("old-done") is None
+    assert store.event_status("old-stuck") == "processing"
+    assert store.event_status("fresh") == "done"
+
+
+def test_the_worker_process_takes_the_lease_and_exits_cleanly_on_sigterm(config, store):
+    env = {**os.environ, **config, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs.scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while store.lease_holder(LEASE_NAME) is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling a child process start-up, not a test delay
+        assert store.lease_holder(LEASE_NAME) is not None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=20)
+
+    assert worker.returncode == 0, output
+    assert store.lease_holder(LEASE_NAME) is None
