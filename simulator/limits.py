@@ -71,6 +71,9 @@ def _check_flex(path: str, contents: dict) -> list[str]:
             errors.append(f"{path}.contents: at most {MAX_CAROUSEL_BUBBLES} bubbles")
         if size > MAX_CAROUSEL_BYTES:
             errors.append(f"{path}: carousel is {size} bytes, limit {MAX_CAROUSEL_BYTES}")
+        for index, item in enumerate(contents.get("contents", [])):  # each bubble: 30 KB too
+            if isinstance(item, dict):
+                errors += _check_flex(f"{path}.contents[{index}]", item)
         return errors
     if size > MAX_BUBBLE_BYTES:
         return [f"{path}: bubble is {size} bytes, limit {MAX_BUBBLE_BYTES}"]

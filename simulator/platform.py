@@ -254,11 +254,10 @@ class Platform:
         with self._lock:
             seen = self.retry_keys.get(key) if key else None
             if seen and self.clock() - seen["at"] < RETRY_KEY_TTL:
-                return Reply(
-                    409,
-                    {"message": "The retry key is already accepted", "sentMessages": seen["sent"]},
-                    {"x-line-accepted-request-id": seen["request_id"]},
-                )
+                conflict = {"message": "The retry key is already accepted"}
+                if seen["sent"]:  # push echoes them; multicast has none (spec: minItems 1)
+                    conflict["sentMessages"] = seen["sent"]
+                return Reply(409, conflict, {"x-line-accepted-request-id": seen["request_id"]})
             sent = deliver()
             request_id = str(uuid.uuid4())
             if key:

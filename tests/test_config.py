@@ -51,7 +51,7 @@ def test_defaults_follow_the_design():
     assert config.MONGODB_DB == "samachik"
     assert config.TIMEZONE == "Asia/Bangkok"
     assert config.DEFAULT_LOCALE == "th"
-    assert config.ADMIN_LINE_USER_IDS == frozenset()
+    assert frozenset() == config.ADMIN_LINE_USER_IDS
 
 
 def test_demo_and_test_need_no_secrets():
@@ -69,7 +69,7 @@ def test_overrides_win_over_the_environment():
 def test_owner_ids_are_a_comma_separated_list():
     config = load_config(environ={**PRODUCTION, "ADMIN_LINE_USER_IDS": " Ua, Ub ,,"})
 
-    assert config.ADMIN_LINE_USER_IDS == {"Ua", "Ub"}
+    assert {"Ua", "Ub"} == config.ADMIN_LINE_USER_IDS
 
 
 @pytest.mark.parametrize(

@@ -128,9 +128,11 @@ def test_a_failed_handler_is_released_and_the_redelivery_retries_it(
 
 
 def test_a_redelivery_whose_reply_token_expired_is_answered_by_push(services, sim, alice):
-    def crash_once(ctx, state={"n": 0}):
-        state["n"] += 1
-        if state["n"] == 1:
+    attempts = []
+
+    def crash_once(ctx):
+        attempts.append(1)
+        if len(attempts) == 1:
             raise RuntimeError("transient")
         return [{"type": "text", "text": "done"}]
 
