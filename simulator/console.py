@@ -67,9 +67,12 @@ def faults():
     """Inject failures: {"endpoint": "push", "status": 429, "times": 3}."""
     payload = request.get_json(silent=True) or {}
     try:
-        _sim().inject(payload["endpoint"], int(payload["status"]), int(payload.get("times", 1)))
-    except (KeyError, ValueError) as error:
-        return jsonify({"error": str(error)}), 400
+        status, times = int(payload["status"]), int(payload.get("times", 1))
+        if not (400 <= status <= 599 and times >= 1):
+            raise ValueError("status must be 400-599 and times at least 1")
+        _sim().inject(str(payload["endpoint"]), status, times)
+    except (KeyError, ValueError, TypeError) as error:
+        return jsonify({"error": f"bad fault: {error}"}), 400
     return jsonify({"ok": True})
 
 
