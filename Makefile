@@ -40,9 +40,9 @@ format: venv
 
 # Extract user-facing strings and merge them into the three catalogues.
 i18n: venv
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k n_:1,2 -o locale/messages.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k n_:1,2 -o locale/messages.pot --no-location --sort-output .
 	for lang in th en zh_Hant; do \
-	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --omit-header; \
+	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --no-location --width 100 --ignore-obsolete; \
 	done
 
 bench: venv devdb

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import traceback
 
-from linebot.v3.messaging import TextMessage
-
 from bot.context import Context, Services
 from bot.line_api import LineApiError, retry_key_for
+from bot.messages import text as text_message
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
     ctx = Context(services, event, raw)
     try:
-        messages = route(ctx)
+        replies = route(ctx)
     except Exception as exc:  # noqa: BLE001 - any handler bug must not lose the event
         log.error(
             "handler for %s event %s failed; released for redelivery\n%s",
@@ -45,8 +44,8 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
         services.store.release_event(event_id)
         return "failed"
     services.store.finish_event(event_id)
-    if messages:
-        send_reply(services, raw, messages)
+    if replies:
+        send_reply(services, raw, replies)
     return "handled"
 
 
@@ -71,7 +70,7 @@ def route_text(ctx: Context, text: str) -> list:
     if match is None:
         return registry.fallback(ctx) if registry.fallback else []
     if not match.allowed:
-        return [TextMessage(text=ctx._("Sorry, only staff can use that command."))]
+        return [text_message(ctx._("Sorry, only staff can use that command."))]
     ctx.args = match.args
     return match.command.handler(ctx) or []
 

@@ -1,9 +1,8 @@
 """`help`, `/help`, and the answer to anything the bot does not understand."""
 
-from linebot.v3.messaging import TextMessage
-
 from bot.context import Context
 from bot.i18n import N_
+from bot.messages import text
 from bot.registry import Registry, Role
 
 
@@ -31,7 +30,7 @@ def member_help(ctx: Context) -> list:
     lines += [f"• {c.keyword_for(ctx.t.locale)} — {ctx._(c.summary)}" for c in commands]
     if ctx.role >= Role.STAFF:
         lines.append(ctx._("Staff: type /help for your commands."))
-    return [TextMessage(text="\n".join(lines))]
+    return [text("\n".join(lines))]
 
 
 def staff_help(ctx: Context) -> list:
@@ -41,35 +40,29 @@ def staff_help(ctx: Context) -> list:
         wanted = ctx.args[0].casefold().lstrip("/")
         for command in allowed:
             if command.name.lstrip("/") == wanted:
-                return [TextMessage(text=_usage_line(ctx, command))]
-        return [TextMessage(text=ctx._("No command called %(name)s.", name=ctx.args[0]))]
+                return [text(_usage_line(ctx, command))]
+        return [text(ctx._("No command called %(name)s.", name=ctx.args[0]))]
     lines = [ctx._("Commands you can use:")]
     lines += [_usage_line(ctx, c) for c in allowed if c.name.startswith("/")]
-    return [TextMessage(text="\n".join(lines))]
+    return [text("\n".join(lines))]
 
 
 def unknown_text(ctx: Context) -> list:
     """Point anyone who typed something unknown at `help`."""
-    return [
-        TextMessage(
-            text=ctx._(
-                "Sorry, I didn't understand that. Type “%(help)s” to see what I can do.",
-                help=_help_keyword(ctx),
-            )
-        )
-    ]
+    hint = ctx._(
+        "Sorry, I didn't understand that. Type “%(help)s” to see what I can do.",
+        help=_help_keyword(ctx),
+    )
+    return [text(hint)]
 
 
 def non_text_message(ctx: Context) -> list:
     """Stickers, photos and the like: say kindly that only text is understood."""
-    return [
-        TextMessage(
-            text=ctx._(
-                "Thanks! I can only read text messages. Type “%(help)s” to start.",
-                help=_help_keyword(ctx),
-            )
-        )
-    ]
+    hint = ctx._(
+        "Thanks! I can only read text messages. Type “%(help)s” to start.",
+        help=_help_keyword(ctx),
+    )
+    return [text(hint)]
 
 
 def _help_keyword(ctx: Context) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from linebot.v3.webhook import WebhookParser
@@ -208,3 +209,17 @@ def test_no_event_body_reaches_the_logs(sim, alice, caplog):
 
     assert "0812345678" not in caplog.text
     assert json.dumps("0812345678") not in caplog.text
+
+
+def test_the_same_event_arriving_concurrently_is_handled_once(app, sim, alice, store):
+    event = ev.text_message(alice.id, "help")
+    sim.platform.issue_reply_token(event["replyToken"], alice.id)
+    body = ev.body_of([event])
+    signature = ev.sign(sim.platform.channel_secret, body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: sim.post_raw(body, signature), range(8)))
+
+    assert statuses == [200] * 8
+    assert len(alice.inbox) == 1
+    assert store.event_status(event["webhookEventId"]) == "done"
