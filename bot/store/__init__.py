@@ -1,0 +1,25 @@
+"""The one place that talks to MongoDB: every query and every index (DESIGN §5, §6).
+
+Each module below owns some collections and their indexes; `Store` joins them.
+Everything stays inside what both FerretDB 1.x (the dev server) and MongoDB 6+
+support: no TTL or partial indexes, no transactions, only single-document
+atomic writes and unique keys for idempotency.
+"""
+
+from bot.store.audit import AuditStore
+from bot.store.base import connect, utcnow
+from bot.store.events import EventStore
+from bot.store.leases import LeaseStore
+from bot.store.ledger import LedgerConflictError, LedgerStore
+from bot.store.members import MemberStore
+from bot.store.settings import SettingsStore
+from bot.store.staff import StaffStore
+
+
+class Store(
+    EventStore, LeaseStore, MemberStore, LedgerStore, StaffStore, AuditStore, SettingsStore
+):
+    """All queries, grouped by the collections they serve."""
+
+
+__all__ = ["LedgerConflictError", "Store", "connect", "utcnow"]

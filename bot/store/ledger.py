@@ -1,0 +1,98 @@
+"""The points ledger: append-only movements whose sum is always the balance.
+
+Without transactions the entry and the balance are two writes, so each member
+carries a sequence number. An entry is inserted as `<member>:<seq+1>` (its
+`_id` collides if another writer got there first) and then applied with a
+conditional `$inc` that only matches while the member is still at `seq`. A
+writer that finds an inserted but unapplied entry (a crash between the two
+writes) applies it before adding its own. The `key` index makes every logical
+movement (one purchase, one signup bonus) count once, however often retried.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+MAX_ATTEMPTS = 50
+
+
+class LedgerConflictError(RuntimeError):
+    """Too many concurrent writers on one member; the caller may retry later."""
+
+
+class LedgerStore(StoreBase):
+    INDEXES = {
+        "ledger": [
+            IndexModel([("key", ASCENDING)], unique=True),
+            IndexModel([("member_id", ASCENDING), ("seq", DESCENDING)]),
+        ],
+    }
+
+    def append_ledger(
+        self, member_id: str, amount: int, kind: str, key: str, **fields
+    ) -> tuple[dict, bool]:
+        """Add one movement once; returns (entry, created). Balance moves with it."""
+        for _attempt in range(MAX_ATTEMPTS):
+            existing = self.db.ledger.find_one({"key": key})
+            if existing is not None:
+                self._apply_pending(member_id)
+                return existing, False
+            member = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1})
+            if member is None:
+                raise KeyError(f"no member {member_id}")
+            seq = member.get("ledger_seq", 0) + 1
+            entry = {
+                "_id": f"{member_id}:{seq}",
+                "member_id": member_id,
+                "seq": seq,
+                "amount": int(amount),
+                "kind": kind,
+                "key": key,
+                "created_at": utcnow(),
+                **fields,
+            }
+            try:
+                self.db.ledger.insert_one(entry)
+            except DuplicateKeyError:
+                # Same key from a concurrent writer, or seq taken: settle and retry.
+                self._apply_pending(member_id)
+                continue
+            self._apply(member_id, seq, int(amount))
+            return entry, True
+        raise LedgerConflictError(f"could not append to the ledger of {member_id}")
+
+    def _apply(self, member_id: str, seq: int, amount: int) -> bool:
+        result = self.db.members.update_one(
+            {"_id": member_id, "ledger_seq": seq - 1},
+            {"$inc": {"points": amount}, "$set": {"ledger_seq": seq}},
+        )
+        return result.modified_count == 1
+
+    def _apply_pending(self, member_id: str) -> None:
+        """Apply entries inserted but not yet counted in the balance (crash recovery)."""
+        while True:
+            member = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1})
+            seq = (member or {}).get("ledger_seq", 0) + 1
+            pending = self.db.ledger.find_one({"_id": f"{member_id}:{seq}"})
+            if pending is None:
+                return
+            # A concurrent writer may apply it first; either way, look again.
+            self._apply(member_id, seq, pending["amount"])
+
+    def ledger_for(self, member_id: str, limit: int = 0) -> list[dict]:
+        cursor = self.db.ledger.find({"member_id": member_id}).sort("seq", DESCENDING)
+        return list(cursor.limit(limit) if limit else cursor)
+
+    def ledger_sum(self, member_id: str) -> int:
+        rows = list(
+            self.db.ledger.aggregate(
+                [
+                    {"$match": {"member_id": member_id}},
+                    {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
+                ]
+            )
+        )
+        return rows[0]["total"] if rows else 0

@@ -1,0 +1,197 @@
+"""Members: followers, signed-up members and erased ones, plus code and phone lookups.
+
+A member's `_id` is our own id; the LINE user id is a unique field that erasure
+replaces with a tombstone, so anonymised ledger and purchase rows keep pointing
+at a member that no longer leads back to a person. Member codes and phone
+numbers are optional, so their unique lookups live in their own collections
+keyed by `_id` (no partial indexes on FerretDB, DESIGN §6).
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+PERSONAL_FIELDS = ("profile", "conversation", "display_name")
+
+
+class MemberStore(StoreBase):
+    INDEXES = {
+        "members": [
+            IndexModel([("line_user_id", ASCENDING)], unique=True),
+            IndexModel([("status", ASCENDING)]),
+            IndexModel([("created_at", ASCENDING)]),
+        ],
+        "member_codes": [],  # _id = member code -> {member_id}
+        "member_phones": [],  # _id = E.164 phone -> {member_id}
+    }
+
+    # -- lookups ---------------------------------------------------------------
+
+    def member_by_line_id(self, line_user_id: str) -> dict | None:
+        return self.db.members.find_one({"line_user_id": line_user_id})
+
+    def member_by_id(self, member_id: str) -> dict | None:
+        return self.db.members.find_one({"_id": member_id})
+
+    def member_by_code(self, code: str) -> dict | None:
+        link = self.db.member_codes.find_one({"_id": code.upper()})
+        return self.member_by_id(link["member_id"]) if link else None
+
+    def member_by_phone(self, phone: str) -> dict | None:
+        link = self.db.member_phones.find_one({"_id": phone})
+        return self.member_by_id(link["member_id"]) if link else None
+
+    def member_locale(self, line_user_id: str) -> str | None:
+        doc = self.db.members.find_one({"line_user_id": line_user_id}, {"locale": 1})
+        return doc.get("locale") if doc else None
+
+    # -- following -------------------------------------------------------------
+
+    def record_follow(self, line_user_id: str, locale: str) -> tuple[dict, bool]:
+        """Create or revive the follower record; returns (member, is_new)."""
+        now = utcnow()
+        try:
+            before = self.db.members.find_one_and_update(
+                {"line_user_id": line_user_id},
+                {
+                    "$setOnInsert": {
+                        "_id": str(ObjectId()),
+                        "status": "follower",
+                        "locale": locale,
+                        "points": 0,
+                        "ledger_seq": 0,
+                        "created_at": now,
+                    },
+                    "$set": {"reachable": True, "followed_at": now},
+                },
+                upsert=True,
+                return_document=ReturnDocument.BEFORE,
+            )
+        except DuplicateKeyError:
+            # A concurrent follow created it first; now it exists.
+            return self.record_follow(line_user_id, locale)
+        return self.member_by_line_id(line_user_id), before is None
+
+    def record_unfollow(self, line_user_id: str) -> None:
+        """Blocked or unfollowed: no campaign may target them until they return."""
+        self.db.members.update_one(
+            {"line_user_id": line_user_id},
+            {"$set": {"reachable": False, "unfollowed_at": utcnow()}},
+        )
+
+    def set_locale(self, member_id: str, locale: str) -> None:
+        self.db.members.update_one({"_id": member_id}, {"$set": {"locale": locale}})
+
+    # -- conversations (signup, edit, erase confirmation) -------------------------
+
+    def set_conversation(self, member_id: str, conversation: dict) -> None:
+        self.db.members.update_one(
+            {"_id": member_id},
+            {"$set": {"conversation": {**conversation, "updated_at": utcnow()}}},
+        )
+
+    def clear_conversation(self, member_id: str) -> None:
+        self.db.members.update_one({"_id": member_id}, {"$unset": {"conversation": ""}})
+
+    def clear_stale_conversations(self, before) -> int:
+        """Drop half-finished conversations (and the answers in them) past their time."""
+        result = self.db.members.update_many(
+            {"conversation.updated_at": {"$lt": before}}, {"$unset": {"conversation": ""}}
+        )
+        return result.modified_count
+
+    # -- codes and phones --------------------------------------------------------
+
+    def claim_member_code(self, code: str, member_id: str) -> bool:
+        try:
+            self.db.member_codes.insert_one(
+                {"_id": code, "member_id": member_id, "created_at": utcnow()}
+            )
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def phone_owner(self, phone: str) -> str | None:
+        link = self.db.member_phones.find_one({"_id": phone})
+        return link["member_id"] if link else None
+
+    def claim_phone(self, phone: str, member_id: str) -> bool:
+        """Reserve a phone number for one member; True if it is (now) theirs."""
+        try:
+            self.db.member_phones.insert_one(
+                {"_id": phone, "member_id": member_id, "created_at": utcnow()}
+            )
+            return True
+        except DuplicateKeyError:
+            return self.phone_owner(phone) == member_id
+
+    def release_phone(self, phone: str, member_id: str) -> None:
+        self.db.member_phones.delete_one({"_id": phone, "member_id": member_id})
+
+    # -- signup, profile, consent -------------------------------------------------
+
+    def complete_signup(
+        self, member_id: str, code: str, profile: dict, consents: list[dict], marketing: bool
+    ) -> bool:
+        """Turn a follower into a member in one write; False if already a member."""
+        result = self.db.members.update_one(
+            {"_id": member_id, "status": "follower"},
+            {
+                "$set": {
+                    "status": "member",
+                    "code": code,
+                    "profile": profile,
+                    "marketing_opt_in": marketing,
+                    "joined_at": utcnow(),
+                },
+                "$push": {"consents": {"$each": consents}},
+                "$unset": {"conversation": ""},
+            },
+        )
+        return result.modified_count == 1
+
+    def record_consent(self, member_id: str, record: dict) -> None:
+        """Append to the consent history; marketing records also set the current choice."""
+        update = {"$push": {"consents": record}}
+        if record["kind"] == "marketing":
+            update["$set"] = {"marketing_opt_in": record["granted"]}
+        self.db.members.update_one({"_id": member_id}, update)
+
+    def set_profile_field(self, member_id: str, field: str, value) -> None:
+        self.db.members.update_one(
+            {"_id": member_id}, {"$set": {f"profile.{field}": value, "updated_at": utcnow()}}
+        )
+
+    # -- erasure -------------------------------------------------------------------
+
+    def erase_member(self, member_id: str) -> dict | None:
+        """Remove personal data and the LINE link; keep the anonymous shell for the ledger."""
+        member = self.member_by_id(member_id)
+        if member is None or member["status"] == "erased":
+            return None
+        phone = (member.get("profile") or {}).get("phone")
+        if phone:
+            self.release_phone(phone, member_id)
+        if member.get("code"):
+            # The code stays reserved (old receipts name it) but leads nowhere.
+            self.db.member_codes.update_one(
+                {"_id": member["code"]}, {"$set": {"member_id": None, "erased": True}}
+            )
+        self.db.members.update_one(
+            {"_id": member_id},
+            {
+                "$set": {
+                    "status": "erased",
+                    "line_user_id": f"erased:{member_id}",
+                    "reachable": False,
+                    "marketing_opt_in": False,
+                    "erased_at": utcnow(),
+                },
+                "$unset": {name: "" for name in (*PERSONAL_FIELDS, "code", "locale")},
+            },
+        )
+        return member
