@@ -42,7 +42,7 @@ format: venv
 i18n: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k n_:1,2 -o locale/messages.pot --no-location --sort-output .
 	for lang in th en zh_Hant; do \
-	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --no-location --width 100 --ignore-obsolete; \
+	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --width 100 --ignore-obsolete; \
 	done
 
 bench: venv devdb

@@ -1,15 +1,20 @@
-"""What a handler receives: the event, the sender's role and language, services."""
+"""What a handler receives: the event, the sender's record, role and language, services."""
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import parse_qsl
 
 from bot.config import Config
-from bot.i18n import Translator, translator
-from bot.line_api import LineApi
+from bot.i18n import Translator, normalise_locale, translator
+from bot.line_api import LineApi, LineApiError
 from bot.registry import Registry, Role
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Context:
     raw: dict  # the event as LINE sent it (never logged)
     text: str = ""
     args: list[str] = field(default_factory=list)
+    # Handlers of audited commands may set "result" and "subject_member_id".
+    audit: dict = field(default_factory=dict)
 
     @property
     def user_id(self) -> str | None:
@@ -41,6 +48,48 @@ class Context:
     @property
     def config(self) -> Config:
         return self.services.config
+
+    @functools.cached_property
+    def member(self) -> dict | None:
+        """The sender's record (follower, member), or None if we never saw them."""
+        return self.store.member_by_line_id(self.user_id) if self.user_id else None
+
+    def reload_member(self) -> dict | None:
+        self.__dict__.pop("member", None)
+        self.__dict__.pop("t", None)
+        return self.member
+
+    def ensure_member(self) -> dict:
+        """The sender's record, created on first contact (friends from before we ran)."""
+        if self.member is None:
+            self.store.record_follow(self.user_id, self.line_locale())
+            self.reload_member()
+        return self.member
+
+    def line_locale(self) -> str:
+        """The language of the sender's LINE app, else the merchant's default."""
+        try:
+            profile = self.services.line.profile(self.user_id)
+        except LineApiError as error:
+            log.info("profile lookup failed: %s", error.status)
+            profile = None
+        language = (profile or {}).get("language")
+        return normalise_locale(language, self.config.DEFAULT_LOCALE)
+
+    @property
+    def is_member(self) -> bool:
+        return bool(self.member) and self.member.get("status") == "member"
+
+    @property
+    def conversation(self) -> dict | None:
+        return (self.member or {}).get("conversation")
+
+    @functools.cached_property
+    def postback(self) -> dict:
+        """Postback data `a=…&k=v` as a dict, with picker params (date, time) merged in."""
+        body = self.raw.get("postback") or {}
+        data = dict(parse_qsl(body.get("data", ""), keep_blank_values=True))
+        return {**data, **(body.get("params") or {})}
 
     @functools.cached_property
     def role(self) -> Role:
@@ -56,8 +105,12 @@ class Context:
     @functools.cached_property
     def t(self) -> Translator:
         """The sender's language: their saved choice, else the merchant default."""
-        saved = self.store.member_locale(self.user_id) if self.user_id else None
+        saved = (self.member or {}).get("locale")
         return translator(saved or self.config.DEFAULT_LOCALE)
 
     def _(self, message: str, **params) -> str:
         return self.t._(message, **params)
+
+    def today(self) -> date:
+        """The merchant's local date (birthdays, expiry)."""
+        return datetime.now(self.config.tz).date()

@@ -6,8 +6,10 @@ import logging
 import traceback
 
 from bot.context import Context, Services
+from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
 from bot.messages import text as text_message
+from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +52,53 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
 
 def route(ctx: Context) -> list:
-    """Find the handler for the event (text commands via the registry) and run it."""
+    """Conversations first (signup, edit…), then commands, postbacks and event handlers."""
+    if ctx.raw.get("type") in ("message", "postback") and ctx.conversation:
+        if not _conversation_expired(ctx):
+            return run_flow(ctx)
+        notice = text_message(
+            ctx._("Your unfinished conversation expired, so we deleted what you had typed.")
+        )
+        return [notice, *route_event(ctx)]
+    return route_event(ctx)
+
+
+def route_event(ctx: Context) -> list:
     registry = ctx.services.registry
     event_type = ctx.raw.get("type")
     message = ctx.raw.get("message") or {}
     if event_type == "message" and message.get("type") == "text":
         return route_text(ctx, message.get("text", ""))
+    if event_type == "postback":
+        handler = registry.postbacks.get(ctx.postback.get("a", ""))
+        if handler is not None:
+            return handler(ctx) or []
     handler = registry.events.get(event_type)
     if handler is None:
         log.debug("no handler for %s event", event_type)
         return []
     return handler(ctx) or []
+
+
+def run_flow(ctx: Context) -> list:
+    """Hand the message or postback to the conversation the member is in."""
+    conversation = ctx.conversation
+    handler = ctx.services.registry.flows.get(conversation.get("flow"))
+    if handler is None:
+        ctx.store.clear_conversation(ctx.member["_id"])
+        return route_event(ctx)
+    message = ctx.raw.get("message") or {}
+    ctx.text = message.get("text", "") if message.get("type") == "text" else ""
+    return handler(ctx) or []
+
+
+def _conversation_expired(ctx: Context) -> bool:
+    if not is_expired(ctx.conversation, utcnow()):
+        return False
+    # Expired answers are personal data nobody consented to keep: drop them.
+    ctx.store.clear_conversation(ctx.member["_id"])
+    ctx.reload_member()
+    return True
 
 
 def route_text(ctx: Context, text: str) -> list:
@@ -69,10 +107,33 @@ def route_text(ctx: Context, text: str) -> list:
     match = registry.find_command(text, ctx.role) if text.strip() else None
     if match is None:
         return registry.fallback(ctx) if registry.fallback else []
-    if not match.allowed:
-        return [text_message(ctx._("Sorry, only staff can use that command."))]
+    command = match.command
     ctx.args = match.args
-    return match.command.handler(ctx) or []
+    if not match.allowed:
+        if command.audited:
+            _audit(ctx, command, "denied")
+        refusal = ctx._("Sorry, you are not allowed to use %(command)s.", command=command.name)
+        return [text_message(refusal)]
+    if not command.audited:
+        return command.handler(ctx) or []
+    try:
+        replies = command.handler(ctx) or []
+    except Exception:
+        _audit(ctx, command, "error")
+        raise
+    _audit(ctx, command, ctx.audit.get("result", "ok"))
+    return replies
+
+
+def _audit(ctx: Context, command, result: str) -> None:
+    ctx.store.audit(
+        actor=ctx.user_id,
+        role=ctx.role.name.lower(),
+        command=command.name,
+        args=ctx.args,
+        result=result,
+        subject_member_id=ctx.audit.get("subject_member_id"),
+    )
 
 
 def send_reply(services: Services, raw: dict, messages: list) -> None:

@@ -33,6 +33,12 @@ class Command:
     usage: str = ""  # arguments after the keyword, e.g. "<member> <amount>"
     th: tuple[str, ...] = ()
     zh: tuple[str, ...] = ()
+    audit: bool = False  # also audit this member-level command (e.g. /join)
+
+    @property
+    def audited(self) -> bool:
+        """Every staff and owner command is written to the audit log."""
+        return self.audit or self.role > Role.MEMBER
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -55,6 +61,8 @@ class Match:
 class Registry:
     events: dict[str, Handler] = field(default_factory=dict)
     commands: list[Command] = field(default_factory=list)
+    flows: dict[str, Handler] = field(default_factory=dict)
+    postbacks: dict[str, Handler] = field(default_factory=dict)
     fallback: Handler | None = None
     _by_keyword: dict[str, Command] = field(default_factory=dict)
 
@@ -78,16 +86,39 @@ class Registry:
         role: Role = Role.MEMBER,
         summary: str = "",
         usage: str = "",
+        audit: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a text command under its English name and Thai/Chinese keywords."""
 
         def register(handler: Handler) -> Handler:
-            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh))
+            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh), audit)
             for word in cmd.keywords:
                 if word in self._by_keyword:
                     raise ValueError(f"keyword {word!r} is already taken")
                 self._by_keyword[word] = cmd
             self.commands.append(cmd)
+            return handler
+
+        return register
+
+    def flow(self, name: str) -> Callable[[Handler], Handler]:
+        """Register the handler of a multi-step conversation (signup, edit…).
+
+        While a member is in a conversation, their messages and postbacks go
+        to it instead of the command table.
+        """
+
+        def register(handler: Handler) -> Handler:
+            self.flows[name] = handler
+            return handler
+
+        return register
+
+    def on_postback(self, action: str) -> Callable[[Handler], Handler]:
+        """Register the handler of postback data `a=<action>&…` (buttons, menus)."""
+
+        def register(handler: Handler) -> Handler:
+            self.postbacks[action] = handler
             return handler
 
         return register

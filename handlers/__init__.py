@@ -1,12 +1,14 @@
 """Event and command handlers, one module per area; `build_registry` wires them."""
 
 from bot.registry import Registry
-from handlers import help
+from handlers import follow, help, privacy, profile, signup, staff
+
+AREAS = (follow, signup, profile, privacy, staff, help)
 
 
 def build_registry() -> Registry:
     """Every handler, registered once: this is the map from chat to code."""
     registry = Registry()
-    for area in (help,):
+    for area in AREAS:
         area.register(registry)
     return registry

@@ -3,7 +3,8 @@
 import logging
 from datetime import timedelta
 
-from bot.store import Store
+from bot.conversation import CONVERSATION_TTL
+from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -16,3 +17,10 @@ def prune_webhook_events(store: Store) -> int:
     deleted = store.prune_events(KEEP_WEBHOOK_EVENTS)
     log.info("pruned %d webhook event records", deleted)
     return deleted
+
+
+def drop_stale_conversations(store: Store) -> int:
+    """Unfinished signups older than a day hold answers nobody consented to keep."""
+    dropped = store.clear_stale_conversations(utcnow() - CONVERSATION_TTL)
+    log.info("dropped %d stale conversations", dropped)
+    return dropped

@@ -43,6 +43,14 @@ def build_scheduler(store: Store, timezone: str) -> BackgroundScheduler:
         coalesce=True,
         misfire_grace_time=3600,
     )
+    scheduler.add_job(
+        maintenance.drop_stale_conversations,
+        "interval",
+        hours=1,
+        args=[store],
+        id="drop_stale_conversations",
+        coalesce=True,
+    )
     return scheduler
 
 

@@ -59,7 +59,10 @@ def test_the_scheduler_has_the_pruning_job(store):
     worker = Worker(store, holder="worker-a")
     try:
         worker.tick()
-        assert [job.id for job in worker.scheduler.get_jobs()] == ["prune_webhook_events"]
+        assert [job.id for job in worker.scheduler.get_jobs()] == [
+            "prune_webhook_events",
+            "drop_stale_conversations",
+        ]
     finally:
         worker.shutdown()
 

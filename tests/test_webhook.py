@@ -191,7 +191,7 @@ def test_several_events_in_one_body_are_each_handled(sim, alice, store):
 
 
 def test_staff_commands_are_refused_to_customers(alice):
-    assert texts(alice.says("/help")) == ["Sorry, only staff can use that command."]
+    assert texts(alice.says("/help")) == ["Sorry, you are not allowed to use /help."]
 
 
 def test_owner_sees_the_staff_commands(owner):

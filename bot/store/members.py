@@ -166,6 +166,17 @@ class MemberStore(StoreBase):
             {"_id": member_id}, {"$set": {f"profile.{field}": value, "updated_at": utcnow()}}
         )
 
+    # -- export ------------------------------------------------------------------
+
+    def export_member(self, member_id: str) -> dict:
+        """Everything stored about one member, for `my data` (right of access)."""
+        member = self.member_by_id(member_id) or {}
+        related = {}
+        for name in ("ledger", "purchases", "redemptions", "coupons", "deliveries"):
+            rows = self.db[name].find({"member_id": member_id}, {"member_id": 0})
+            related[name] = list(rows.sort("created_at", ASCENDING))
+        return {"member": member, **related}
+
     # -- erasure -------------------------------------------------------------------
 
     def erase_member(self, member_id: str) -> dict | None:

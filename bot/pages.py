@@ -1,0 +1,52 @@
+"""Pages LINE users open from chat: the privacy notice and their data export."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from bot import links, privacy
+from bot.i18n import LOCALES, normalise_locale, translator
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+
+@bp.get("/privacy")
+def privacy_notice():
+    """The full privacy notice, in the language asked for (?lang=th|en|zh_Hant)."""
+    services = current_app.extensions["samachik"]
+    wanted = request.args.get("lang", "")
+    locale = (
+        wanted if wanted in LOCALES else normalise_locale(wanted, services.config.DEFAULT_LOCALE)
+    )
+    merchant = services.store.get_setting("merchant") or {}
+    return render_template(
+        "privacy.html",
+        _=translator(locale)._,
+        lang=locale,
+        version=privacy.POLICY_VERSION,
+        merchant=merchant.get("name") or "Samachik",
+        contact=merchant.get("contact") or "",
+    )
+
+
+@bp.get("/my-data/<token>")
+def my_data_export(token: str):
+    """The member's data as a JSON download; the link is signed and expires in an hour."""
+    services = current_app.extensions["samachik"]
+    member_id = links.member_from_export_token(services.config, token)
+    if member_id is None:
+        abort(404)
+    data = services.store.export_member(member_id)
+    if not data["member"] or data["member"].get("status") == "erased":
+        abort(404)
+    body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
