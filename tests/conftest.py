@@ -139,3 +139,33 @@ def owner(sim, app):
     user = sim.user(OWNER, "Owner", language="en")
     user.state.friend = True
     return user
+
+
+def sign_up(
+    user,
+    first="Alice",
+    last="Smith",
+    phone="081 234 5678",
+    email="alice@example.com",
+    marketing=True,
+) -> list[dict]:
+    """Walk a simulator user through `join` with valid answers; returns the last replies."""
+    user.says("join")
+    user.says(first)
+    user.says(last)
+    user.taps("a=signup&step=gender&v=female")
+    user.taps("a=signup&step=birthday", params={"date": "1990-05-17"})
+    user.says(phone)
+    if email:
+        user.says(email)
+    else:
+        user.taps("a=signup&step=email&v=skip")
+    user.taps("a=signup&step=privacy&v=yes")
+    return user.taps(f"a=signup&step=marketing&v={'yes' if marketing else 'no'}")
+
+
+@pytest.fixture
+def member(alice):
+    """Alice, signed up."""
+    sign_up(alice)
+    return alice

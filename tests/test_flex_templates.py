@@ -7,6 +7,17 @@ import flex_templates
 from flex_templates import TemplateError
 
 SAMPLES = {
+    "member_welcome": {
+        "merchant": "Cha Samachik",
+        "title": "Welcome, Alice!",
+        "code_label": "Member code",
+        "code": "K7M4QX",
+        "points_label": "Points",
+        "points": "50",
+        "body": "Show your member card when you pay.",
+        "button_label": "Member card",
+        "button_text": "card",
+    },
     "notice": {
         "merchant": "Cha Samachik",
         "title": "ยินดีต้อนรับ",

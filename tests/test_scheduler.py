@@ -55,14 +55,12 @@ def test_shutdown_hands_the_lease_back(store):
     second.shutdown()
 
 
-def test_the_scheduler_has_the_pruning_job(store):
+def test_the_scheduler_has_the_housekeeping_jobs(store):
     worker = Worker(store, holder="worker-a")
     try:
         worker.tick()
-        assert [job.id for job in worker.scheduler.get_jobs()] == [
-            "prune_webhook_events",
-            "drop_stale_conversations",
-        ]
+        job_ids = {job.id for job in worker.scheduler.get_jobs()}
+        assert job_ids == {"prune_webhook_events", "drop_stale_conversations"}
     finally:
         worker.shutdown()
 
@@ -103,3 +101,15 @@ def test_the_worker_process_takes_the_lease_and_exits_cleanly_on_sigterm(config,
 
     assert worker.returncode == 0, output
     assert store.lease_holder(LEASE_NAME) is None
+
+
+def test_stale_conversations_are_dropped_with_their_answers(store, alice):
+    alice.says("join")
+    alice.says("Alice")
+    member_id = store.member_by_line_id(alice.id)["_id"]
+
+    assert maintenance.drop_stale_conversations(store) == 0
+    with time_machine.travel(utcnow() + timedelta(days=1, minutes=1)):
+        assert maintenance.drop_stale_conversations(store) == 1
+
+    assert "conversation" not in store.member_by_id(member_id)
