@@ -44,6 +44,7 @@ i18n: venv
 	for lang in th en zh_Hant; do \
 	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --width 100 --ignore-obsolete; \
 	done
+	$(VENV)/bin/pybabel compile -d locale --statistics
 
 bench: venv devdb
 	$(PY) bench/webhook_throughput.py
