@@ -3,7 +3,7 @@
 import click
 from flask import Blueprint, current_app
 
-from bot import demo_seed
+from bot import demo_seed, points
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -23,3 +23,15 @@ def seed_demo():
     store.ensure_indexes()
     demo_seed.seed(store)
     click.echo("demo merchant ready")
+
+
+@bp.cli.command("check-ledger")
+def check_ledger():
+    """Recompute every balance from the ledger; exit 1 on any difference."""
+    store = current_app.extensions["samachik"].store
+    problems = points.check_ledger(store)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"ledger consistent ({len(store.all_member_ids_with_ledger())} members checked)")

@@ -36,6 +36,8 @@ class Context:
     args: list[str] = field(default_factory=list)
     # Handlers of audited commands may set "result" and "subject_member_id".
     audit: dict = field(default_factory=dict)
+    # Pushes to other users (e.g. the member a staff earn was for), sent after the reply.
+    outbox: list[tuple[str, list, str]] = field(default_factory=list)
 
     @property
     def user_id(self) -> str | None:
@@ -107,6 +109,11 @@ class Context:
         """The sender's language: their saved choice, else the merchant default."""
         saved = (self.member or {}).get("locale")
         return translator(saved or self.config.DEFAULT_LOCALE)
+
+    def notify(self, member: dict, messages: list, key: str) -> None:
+        """Push `messages` to a member after replying; `key` makes retries send once."""
+        if member.get("reachable", True) and not member["line_user_id"].startswith("erased:"):
+            self.outbox.append((member["line_user_id"], messages, key))
 
     def _(self, message: str, **params) -> str:
         return self.t._(message, **params)

@@ -48,6 +48,7 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
     services.store.finish_event(event_id)
     if replies:
         send_reply(services, raw, replies)
+    send_notifications(services, ctx.outbox)
     return "handled"
 
 
@@ -157,6 +158,15 @@ def send_reply(services: Services, raw: dict, messages: list) -> None:
         services.line.push(user_id, messages, retry_key=key)
     except LineApiError as error:
         log.warning("push after failed reply failed: %s", error)
+
+
+def send_notifications(services: Services, outbox: list) -> None:
+    """Pushes a handler asked for; each keyed so a redelivered event pushes once."""
+    for user_id, messages, key in outbox:
+        try:
+            services.line.push(user_id, messages, retry_key=retry_key_for("notify", key))
+        except LineApiError as error:
+            log.warning("notification push failed: %s", error)
 
 
 def safe_traceback(exc: BaseException) -> str:

@@ -100,6 +100,9 @@ class Translator:
             return _buddhist_date(value, self.babel_locale, fmt)
         return dates.format_date(value, format=fmt, locale=self.babel_locale)
 
+    def time(self, value: datetime, tz=None) -> str:
+        return dates.format_time(value, format="short", tzinfo=tz, locale=self.babel_locale)
+
     def datetime(self, value: datetime, tz=None, fmt: str = "medium") -> str:
         return dates.format_datetime(value, format=fmt, tzinfo=tz, locale=self.babel_locale)
 

@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from bot import links, privacy
+from bot import links, privacy, qr
 from bot.i18n import LOCALES, normalise_locale, translator
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -49,4 +49,19 @@ def my_data_export(token: str):
             "Content-Disposition": 'attachment; filename="my-data.json"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+@bp.get("/qr/<token>.png")
+def qr_image(token: str):
+    """The member card's QR; genuine tokens only, expired ones still render (LINE may re-fetch)."""
+    services = current_app.extensions["samachik"]
+    try:
+        qr.read_token(services.config.SECRET_KEY, token, check_expiry=False)
+    except qr.TokenError:
+        abort(404)
+    return Response(
+        qr.png(token),
+        mimetype="image/png",
+        headers={"Cache-Control": f"public, max-age={qr.LIFETIME_SECONDS}"},
     )

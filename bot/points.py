@@ -1,20 +1,279 @@
-"""Points rules (pure where possible); every movement goes through the ledger."""
+"""Where points are computed and moved: earn, void, adjust, expire, tiers, checks.
+
+Every movement is a ledger entry (bot/store/ledger.py) with an idempotency
+key; the rules are pure (bot/rules.py) and so is the replay of lots
+(bot/lots.py). This module joins them with the store.
+"""
 
 from __future__ import annotations
 
-from bot.store import Store
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-SIGNUP_BONUS_DEFAULT = 50
+from bot.lots import Holdings, replay
+from bot.member_codes import new_code
+from bot.rules import Earning, EarnRules, Tier, expiry_date, points_for
+from bot.store import Store, utcnow
+
+RULES_SETTING = "earn_rules"
+TIER_WINDOW = timedelta(days=365)
+NOTICE_AHEAD = timedelta(days=14)
+PURCHASE_ID_LENGTH = 8
 
 
-def signup_bonus(store: Store) -> int:
-    return int(store.get_setting("signup_bonus", SIGNUP_BONUS_DEFAULT))
+def load_rules(store: Store) -> EarnRules:
+    return EarnRules.from_dict(store.get_setting(RULES_SETTING))
 
 
-def award_signup_bonus(store: Store, member_id: str) -> int:
+def save_rules(store: Store, rules: EarnRules) -> None:
+    store.put_setting(RULES_SETTING, rules.to_dict())
+
+
+def lot_expiry(rules: EarnRules, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """Local midnight starting the day points earned `now` expire."""
+    day = expiry_date(now.astimezone(tz).date(), rules.expiry_months)
+    return datetime.combine(day, time(0), tz).astimezone(UTC) if day else None
+
+
+def credit(
+    store: Store, member_id: str, amount: int, kind: str, key: str, tz: ZoneInfo, **fields
+) -> tuple[dict, bool]:
+    """A positive movement: a lot that expires per the rules."""
+    expires = lot_expiry(load_rules(store), utcnow(), tz)
+    entry, created = store.append_ledger(
+        member_id, amount, kind, key=key, expires_at=expires, **fields
+    )
+    if created:
+        refresh_lots(store, member_id)
+    return entry, created
+
+
+def debit(
+    store: Store, member_id: str, amount: int, kind: str, key: str, **fields
+) -> tuple[dict, bool]:
+    """A negative movement of `amount` points (give a positive number)."""
+    entry, created = store.append_ledger(member_id, -abs(amount), kind, key=key, **fields)
+    if created:
+        refresh_lots(store, member_id)
+    return entry, created
+
+
+def holdings(store: Store, member_id: str) -> Holdings:
+    return replay(store.ledger_for(member_id))
+
+
+def refresh_lots(store: Store, member_id: str) -> Holdings:
+    """Bring the cached `remaining` of each lot in line with the replay."""
+    entries = store.ledger_for(member_id)
+    held = replay(entries)
+    cached = {e["_id"]: e.get("remaining") for e in entries if e["amount"] > 0}
+    for lot in held.lots.values():
+        if cached.get(lot.id) != lot.remaining:
+            store.set_lot_remaining(member_id, lot.id, lot.remaining)
+    return held
+
+
+def award_signup_bonus(store: Store, member_id: str, tz: ZoneInfo) -> int:
     """Credit the joining bonus once per member, however often signup completes."""
-    amount = signup_bonus(store)
-    if amount <= 0:
-        return 0
-    store.append_ledger(member_id, amount, "bonus", key=f"signup:{member_id}", reason="signup")
-    return amount
+    amount = load_rules(store).signup_bonus
+    if amount > 0:
+        credit(store, member_id, amount, "bonus", f"signup:{member_id}", tz, reason="signup")
+    return max(amount, 0)
+
+
+# -- purchases -----------------------------------------------------------------
+
+
+@dataclass
+class EarnResult:
+    purchase: dict | None
+    earning: Earning | None
+    balance: int
+    tier_before: Tier | None = None
+    tier_after: Tier | None = None
+    duplicate_of: str | None = None
+
+    @property
+    def upgraded(self) -> bool:
+        return bool(self.tier_after and self.tier_before) and (
+            self.tier_after.min_spend > self.tier_before.min_spend
+        )
+
+
+def earn(
+    store: Store,
+    member: dict,
+    amount: int,
+    branch: str | None,
+    staff_id: str,
+    receipt: str | None,
+    tz: ZoneInfo,
+) -> EarnResult:
+    """Record a purchase and credit its points; a repeated receipt is refused."""
+    rules = load_rules(store)
+    now = utcnow()
+    local = now.astimezone(tz)
+    tier = rules.tier_named(member.get("tier"))
+    earning = points_for(rules, amount, branch, local, tier)
+    purchase_id = new_code(PURCHASE_ID_LENGTH)
+    if receipt:
+        taken_by = store.claim_receipt(branch, receipt, purchase_id)
+        if taken_by is not None:
+            return EarnResult(None, None, member.get("points", 0), duplicate_of=taken_by)
+    purchase = {
+        "_id": purchase_id,
+        "member_id": member["_id"],
+        "amount": amount,
+        "branch": branch,
+        "staff": staff_id,
+        "receipt": receipt,
+        "points": earning.points,
+        "local_hour": local.hour,
+        "local_weekday": local.weekday(),
+        "local_date": local.date().isoformat(),
+        "promotion": earning.promotion.id if earning.promotion else None,
+        "tier": tier.name,
+    }
+    store.insert_purchase(purchase)
+    store.record_visit(member["_id"], purchase)
+    if earning.points > 0:
+        credit(
+            store,
+            member["_id"],
+            earning.points,
+            "earn",
+            f"purchase:{purchase_id}",
+            tz,
+            purchase_id=purchase_id,
+            branch=branch,
+        )
+    before, after = evaluate_tier(store, rules, member["_id"])
+    balance = store.member_by_id(member["_id"])["points"]
+    return EarnResult(purchase, earning, balance, before, after)
+
+
+@dataclass
+class VoidResult:
+    purchase: dict | None
+    reversed_points: int
+    balance: int
+    refused: str | None = None  # "unknown" or "already-voided"
+
+
+def void(store: Store, purchase_id: str, by: str) -> VoidResult:
+    """Reverse a purchase and its points once; the balance may go negative."""
+    existing = store.purchase(purchase_id)
+    if existing is None:
+        return VoidResult(None, 0, 0, refused="unknown")
+    purchase = store.void_purchase(purchase_id, by)
+    if purchase is None:
+        return VoidResult(existing, 0, 0, refused="already-voided")
+    member_id = purchase["member_id"]
+    if purchase["points"]:
+        lot = next(
+            (
+                e["_id"]
+                for e in store.ledger_for(member_id)
+                if e["key"] == f"purchase:{purchase_id}"
+            ),
+            None,
+        )
+        debit(
+            store,
+            member_id,
+            purchase["points"],
+            "reverse",
+            f"void:{purchase_id}",
+            lot_id=lot,
+            purchase_id=purchase_id,
+        )
+    store.record_visit(member_id, purchase, sign=-1)
+    evaluate_tier(store, load_rules(store), member_id)
+    balance = store.member_by_id(member_id)["points"]
+    return VoidResult(purchase, purchase["points"], balance)
+
+
+def adjust(
+    store: Store, member_id: str, delta: int, reason: str, by: str, key: str, tz: ZoneInfo
+) -> int:
+    """An owner's correction, as a new entry; returns the new balance."""
+    if delta > 0:
+        credit(store, member_id, delta, "adjust", key, tz, reason=reason, by=by)
+    else:
+        debit(store, member_id, -delta, "adjust", key, reason=reason, by=by)
+    return store.member_by_id(member_id)["points"]
+
+
+# -- tiers ---------------------------------------------------------------------
+
+
+def evaluate_tier(store: Store, rules: EarnRules, member_id: str) -> tuple[Tier, Tier]:
+    """Set the tier the rolling 12-month spend earns; returns (before, after)."""
+    member = store.member_by_id(member_id)
+    before = rules.tier_named(member.get("tier"))
+    spend = store.rolling_spend(member_id, utcnow() - TIER_WINDOW)
+    after = rules.tier_for(spend)
+    store.set_tier(member_id, after.name)
+    return before, after
+
+
+def spend_to_next_tier(store: Store, rules: EarnRules, member_id: str) -> tuple[Tier | None, int]:
+    spend = store.rolling_spend(member_id, utcnow() - TIER_WINDOW)
+    following = rules.next_tier(spend)
+    return following, (following.min_spend - spend) if following else 0
+
+
+# -- expiry --------------------------------------------------------------------
+
+
+def expire_due(store: Store) -> int:
+    """Write an expire entry for every lot past its date with points left."""
+    now = utcnow()
+    written = 0
+    for member_id in store.members_with_lots_due(now):
+        held = holdings(store, member_id)
+        for lot in held.open_lots():
+            if lot.expires_at is not None and lot.expires_at <= now:
+                _entry, created = debit(
+                    store, member_id, lot.remaining, "expire", f"expire:{lot.id}", lot_id=lot.id
+                )
+                written += int(created)
+        refresh_lots(store, member_id)
+    return written
+
+
+def lots_to_announce(store: Store) -> list[tuple[str, list]]:
+    """(member id, lots) whose points expire within 14 days and were not announced."""
+    now = utcnow()
+    due = []
+    for member_id in store.members_with_lots_due(now + NOTICE_AHEAD, notified=False):
+        notified = {e["_id"] for e in store.ledger_for(member_id) if e.get("expiry_notified")}
+        lots = [
+            lot
+            for lot in holdings(store, member_id).expiring_between(now, now + NOTICE_AHEAD)
+            if lot.id not in notified
+        ]
+        if lots:
+            due.append((member_id, lots))
+    return due
+
+
+# -- consistency ---------------------------------------------------------------
+
+
+def check_ledger(store: Store) -> list[str]:
+    """Every balance must equal the sum of its ledger; returns the differences."""
+    problems = []
+    for member_id in store.all_member_ids_with_ledger():
+        member = store.member_by_id(member_id)
+        total = store.ledger_sum(member_id)
+        if member is None:
+            problems.append(f"{member_id}: ledger entries without a member")
+            continue
+        if member.get("points", 0) != total:
+            problems.append(f"{member_id}: balance {member.get('points')} != ledger sum {total}")
+        held = holdings(store, member_id)
+        if held.balance != total:
+            problems.append(f"{member_id}: lots hold {held.balance} != ledger sum {total}")
+    return problems

@@ -131,7 +131,11 @@ def parse_days(text: str) -> tuple[int, ...]:
     for part in text.lower().split(","):
         if "-" in part:
             first, last = (WEEKDAYS.index(d) for d in part.split("-", 1))
-            days += list(range(first, last + 1)) if first <= last else [*range(first, 7), *range(0, last + 1)]
+            days += (
+                list(range(first, last + 1))
+                if first <= last
+                else [*range(first, 7), *range(0, last + 1)]
+            )
         else:
             days.append(WEEKDAYS.index(part))
     return tuple(sorted(set(days)))

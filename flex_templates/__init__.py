@@ -42,9 +42,9 @@ def names() -> list[str]:
     return sorted(p.stem for p in TEMPLATE_DIR.glob("*.json"))
 
 
-def render(name: str, alt_text: str, **params) -> dict:
+def render(template: str, /, alt_text: str, **params) -> dict:
     """A Flex message dict ready for line_api: {type, altText, contents}."""
-    contents = _fill(_load(name), params)
+    contents = _fill(_load(template), params)
     check_limits(contents)
     if not alt_text or len(alt_text) > MAX_ALT_TEXT:
         raise TemplateError(f"altText must be 1 to {MAX_ALT_TEXT} characters")

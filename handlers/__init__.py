@@ -1,9 +1,9 @@
 """Event and command handlers, one module per area; `build_registry` wires them."""
 
 from bot.registry import Registry
-from handlers import follow, help, privacy, profile, signup, staff
+from handlers import card, earn, follow, help, privacy, profile, rules, signup, staff
 
-AREAS = (follow, signup, profile, privacy, staff, help)
+AREAS = (follow, signup, card, profile, privacy, earn, staff, rules, help)
 
 
 def build_registry() -> Registry:

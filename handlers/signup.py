@@ -255,7 +255,7 @@ def complete(ctx: Context, answers: dict) -> list:
     ]
     if not ctx.store.complete_signup(member_id, code, profile, consents, answers["marketing"]):
         return [text(ctx._("You are already a member."))]
-    bonus = points.award_signup_bonus(ctx.store, member_id)
+    bonus = points.award_signup_bonus(ctx.store, member_id, ctx.config.tz)
     member = ctx.reload_member()
     return [welcome_member(ctx, member, bonus)]
 

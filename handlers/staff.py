@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot import points
 from bot.context import Context
 from bot.i18n import N_
-from bot.member_codes import INVITE_CODE_LENGTH, clean, looks_like_code, new_code
+from bot.member_codes import INVITE_CODE_LENGTH, clean, new_code
 from bot.messages import text
-from bot.profile_fields import InvalidAnswer, display_phone, parse_phone
+from bot.profile_fields import display_phone
 from bot.registry import Registry, Role
 from bot.store import utcnow
+from handlers.labels import tier_label
+from handlers.lookup import NotFound, resolve_member
 
 INVITE_TTL = timedelta(hours=24)
 BRANCH_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,19}$")
@@ -154,34 +157,34 @@ def branch(ctx: Context) -> list:
 
 
 def member_lookup(ctx: Context) -> list:
-    """A member's profile summary for the counter, by member code or phone."""
+    """A member's profile summary for the counter, by member code, phone or QR token."""
     if len(ctx.args) < 1:
         ctx.audit["result"] = "usage"
         return [text(ctx._("Usage: /member <code|phone>"))]
-    member = find_member(ctx, " ".join(ctx.args))
-    if member is None or member.get("status") != "member":
+    try:
+        member = resolve_member(ctx, " ".join(ctx.args))
+    except NotFound as missing:
         ctx.audit["result"] = "not-found"
-        return [text(ctx._("No member found for %(query)s.", query=" ".join(ctx.args)))]
+        return [text(missing.message)]
     ctx.audit["subject_member_id"] = member["_id"]
     profile = member["profile"]
+    rules = points.load_rules(ctx.store)
     lines = [
         f"{profile['first_name']} {profile['last_name']} ({member['code']})",
         ctx._("Phone: %(phone)s", phone=display_phone(profile["phone"])),
         ctx._("Points: %(points)s", points=ctx.t.number(member.get("points", 0))),
+        ctx._("Tier: %(tier)s", tier=tier_label(ctx.t, rules.tier_named(member.get("tier")))),
         ctx._("Member since %(date)s", date=ctx.t.date(member["joined_at"])),
     ]
+    stats = member.get("stats") or {}
+    if stats.get("visits"):
+        lines.append(
+            ctx._(
+                "%(visits)s visits, last on %(date)s",
+                visits=ctx.t.number(stats["visits"]),
+                date=ctx.t.date(stats["last_visit"]),
+            )
+        )
     if not member.get("reachable", True):
         lines.append(ctx._("Has blocked our LINE account."))
     return [text("\n".join(lines))]
-
-
-def find_member(ctx: Context, query: str) -> dict | None:
-    """By member code first, then by phone number."""
-    if looks_like_code(query):
-        found = ctx.store.member_by_code(clean(query))
-        if found:
-            return found
-    try:
-        return ctx.store.member_by_phone(parse_phone(query))
-    except InvalidAnswer:
-        return None

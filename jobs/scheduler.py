@@ -19,9 +19,10 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import configure_logging
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.line_api import LineApi
 from bot.store import Store, connect
-from jobs import maintenance
+from jobs import maintenance, points_jobs
 
 log = logging.getLogger("jobs.scheduler")
 
@@ -30,9 +31,38 @@ LEASE_TTL = timedelta(seconds=60)
 RENEW_EVERY_SECONDS = 15
 
 
-def build_scheduler(store: Store, timezone: str) -> BackgroundScheduler:
-    """Every scheduled job, in one list."""
-    scheduler = BackgroundScheduler(timezone=timezone)
+def build_scheduler(store: Store, line: LineApi | None, config: Config) -> BackgroundScheduler:
+    """Every scheduled job, in one list (times in the merchant's time zone)."""
+    scheduler = BackgroundScheduler(timezone=config.TIMEZONE)
+    daily = {"coalesce": True, "misfire_grace_time": 6 * 3600}
+    scheduler.add_job(
+        points_jobs.expire_points,
+        "cron",
+        hour=0,
+        minute=10,
+        args=[store],
+        id="expire_points",
+        **daily,
+    )
+    scheduler.add_job(
+        points_jobs.reevaluate_tiers,
+        "cron",
+        hour=2,
+        minute=0,
+        args=[store],
+        id="reevaluate_tiers",
+        **daily,
+    )
+    if line is not None:
+        scheduler.add_job(
+            points_jobs.send_expiry_notices,
+            "cron",
+            hour=10,
+            minute=0,
+            args=[store, line, config],
+            id="send_expiry_notices",
+            **daily,
+        )
     scheduler.add_job(
         maintenance.prune_webhook_events,
         "cron",
@@ -57,9 +87,16 @@ def build_scheduler(store: Store, timezone: str) -> BackgroundScheduler:
 class Worker:
     """Holds the lease and runs the scheduler only while it does."""
 
-    def __init__(self, store: Store, timezone: str = "UTC", holder: str | None = None):
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        line: LineApi | None = None,
+        holder: str | None = None,
+    ):
         self.store = store
-        self.timezone = timezone
+        self.config = config
+        self.line = line
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.scheduler: BackgroundScheduler | None = None
 
@@ -72,7 +109,7 @@ class Worker:
         leading = self.store.acquire_lease(LEASE_NAME, self.holder, LEASE_TTL)
         if leading and not self.running:
             log.info("lease taken by %s; starting jobs", self.holder)
-            self.scheduler = build_scheduler(self.store, self.timezone)
+            self.scheduler = build_scheduler(self.store, self.line, self.config)
             self.scheduler.start()
         elif not leading and self.running:
             log.warning("lease lost to another worker; stopping jobs")
@@ -115,7 +152,13 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker = Worker(store, timezone=config.TIMEZONE)
+    line = LineApi(
+        config.LINE_CHANNEL_ACCESS_TOKEN,
+        base_url=config.LINE_API_BASE_URL,
+        max_attempts=config.LINE_API_MAX_ATTEMPTS,
+        backoff_seconds=config.LINE_API_BACKOFF_SECONDS,
+    )
+    worker = Worker(store, config, line)
     log.info("worker %s started", worker.holder)
     worker.run(stop)
     log.info("worker %s stopped", worker.holder)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from bot import create_app
+from bot import create_app, points
 from simulator import Simulator, user_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,9 +105,12 @@ def app(config, sim):
     sim.reset()
     sim.connect(application)
     yield application
+    # Every scenario must leave balances equal to their ledgers (`flask check-ledger`).
+    problems = points.check_ledger(services.store)
     services.store.client.drop_database(config["MONGODB_DB"])
     services.store.client.close()
     services.line.close()
+    assert problems == [], problems
 
 
 @pytest.fixture
@@ -169,3 +172,14 @@ def member(alice):
     """Alice, signed up."""
     sign_up(alice)
     return alice
+
+
+@pytest.fixture
+def cashier(sim, app, store):
+    """Somchai, staff of the Asoke branch."""
+    store.add_branch("asoke", "Asoke")
+    store.add_branch("siam", "Siam Square")
+    user = sim.user("somchai", "Somchai", language="en")
+    user.state.friend = True
+    store.add_staff(user.id, "asoke", "Somchai", invited_by="owner")
+    return user

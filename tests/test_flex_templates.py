@@ -7,6 +7,21 @@ import flex_templates
 from flex_templates import TemplateError
 
 SAMPLES = {
+    "member_card": {
+        "merchant": "Cha Samachik",
+        "name": "Alice Smith",
+        "tier": "Gold",
+        "tier_color": "#B8860B",
+        "qr_url": "https://loyalty.example.com/qr/SMC1.x.1.y.png",
+        "points_label": "Points",
+        "points": "1,250",
+        "code_label": "Member code",
+        "code": "K7M4QX",
+        "valid_until": "QR valid until 14:05.",
+        "refresh_label": "Refresh",
+        "points_button": "Points",
+        "points_text": "points",
+    },
     "member_welcome": {
         "merchant": "Cha Samachik",
         "title": "Welcome, Alice!",

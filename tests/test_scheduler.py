@@ -15,8 +15,11 @@ from jobs.scheduler import LEASE_NAME, LEASE_TTL, Worker
 from tests.conftest import ROOT
 
 
-def test_only_one_of_two_workers_runs_jobs(store):
-    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+def test_only_one_of_two_workers_runs_jobs(store, services):
+    first, second = (
+        Worker(store, services.config, holder="worker-a"),
+        Worker(store, services.config, holder="worker-b"),
+    )
     try:
         assert first.tick() is True
         assert second.tick() is False
@@ -29,8 +32,11 @@ def test_only_one_of_two_workers_runs_jobs(store):
         second.shutdown()
 
 
-def test_a_silent_workers_lease_expires_and_another_takes_over(store):
-    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+def test_a_silent_workers_lease_expires_and_another_takes_over(store, services):
+    first, second = (
+        Worker(store, services.config, holder="worker-a"),
+        Worker(store, services.config, holder="worker-b"),
+    )
     try:
         first.tick()
         with time_machine.travel(utcnow() + LEASE_TTL + timedelta(seconds=1)):
@@ -44,8 +50,11 @@ def test_a_silent_workers_lease_expires_and_another_takes_over(store):
         second.shutdown()
 
 
-def test_shutdown_hands_the_lease_back(store):
-    first, second = Worker(store, holder="worker-a"), Worker(store, holder="worker-b")
+def test_shutdown_hands_the_lease_back(store, services):
+    first, second = (
+        Worker(store, services.config, holder="worker-a"),
+        Worker(store, services.config, holder="worker-b"),
+    )
     first.tick()
 
     first.shutdown()
@@ -55,12 +64,18 @@ def test_shutdown_hands_the_lease_back(store):
     second.shutdown()
 
 
-def test_the_scheduler_has_the_housekeeping_jobs(store):
-    worker = Worker(store, holder="worker-a")
+def test_the_scheduler_has_the_housekeeping_jobs(store, services):
+    worker = Worker(store, services.config, services.line, holder="worker-a")
     try:
         worker.tick()
         job_ids = {job.id for job in worker.scheduler.get_jobs()}
-        assert job_ids == {"prune_webhook_events", "drop_stale_conversations"}
+        assert job_ids == {
+            "prune_webhook_events",
+            "drop_stale_conversations",
+            "expire_points",
+            "reevaluate_tiers",
+            "send_expiry_notices",
+        }
     finally:
         worker.shutdown()
 

@@ -36,7 +36,8 @@ def test_owner_invites_staff_who_can_then_look_up_members(owner, somchai, member
         f"Alice Smith ({member_code})",
         "Phone: 081 234 5678",
         "Points: 50",
-        f"Member since {lookup.splitlines()[3].removeprefix('Member since ')}",
+        "Tier: Member",
+        f"Member since {lookup.splitlines()[4].removeprefix('Member since ')}",
     ]
     assert texts(somchai.says("/member 081-234-5678"))[0].startswith("Alice Smith")
     assert store.staff_record(somchai.id)["branch"] == "asoke"
@@ -118,12 +119,22 @@ def test_help_lists_exactly_the_commands_the_sender_may_use(owner, somchai):
     staff_help = texts(somchai.says("/help"))[0].splitlines()
     owner_help = texts(owner.says("/help"))[0].splitlines()
 
-    assert [line.split()[0] for line in staff_help[1:]] == ["/join", "/member", "/help"]
+    assert [line.split()[0] for line in staff_help[1:]] == [
+        "/earn",
+        "/void",
+        "/join",
+        "/member",
+        "/help",
+    ]
     assert [line.split()[0] for line in owner_help[1:]] == [
+        "/earn",
+        "/void",
+        "/adjust",
         "/staff",
         "/join",
         "/branch",
         "/member",
+        "/rule",
         "/help",
     ]
     assert "/member <code|phone> — look up a member" in staff_help

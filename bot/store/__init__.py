@@ -12,12 +12,20 @@ from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
+from bot.store.purchases import PurchaseStore
 from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
 
 
 class Store(
-    EventStore, LeaseStore, MemberStore, LedgerStore, StaffStore, AuditStore, SettingsStore
+    EventStore,
+    LeaseStore,
+    MemberStore,
+    LedgerStore,
+    PurchaseStore,
+    StaffStore,
+    AuditStore,
+    SettingsStore,
 ):
     """All queries, grouped by the collections they serve."""
 

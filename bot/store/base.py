@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from datetime import UTC, datetime
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pymongo
-from pymongo.errors import CollectionInvalid, PyMongoError
+from pymongo.errors import CollectionInvalid, DuplicateKeyError, PyMongoError
 
 log = logging.getLogger("bot.store")
 
@@ -35,10 +39,18 @@ def connect(uri: str, timeout_ms: int = 3000) -> pymongo.MongoClient:
     )
 
 
+LOCK_TTL = timedelta(seconds=10)
+LOCK_WAIT_SECONDS = 15.0
+
+
+class LockTimeoutError(RuntimeError):
+    """Another writer held a lock for too long."""
+
+
 class StoreBase:
     """Holds the database; each part of the store declares its own INDEXES."""
 
-    INDEXES: dict[str, list[pymongo.IndexModel]] = {}
+    INDEXES: dict[str, list[pymongo.IndexModel]] = {"locks": []}
 
     def __init__(self, client: pymongo.MongoClient, db_name: str):
         self.client = client
@@ -51,6 +63,55 @@ class StoreBase:
         except PyMongoError as exc:
             log.warning("database ping failed: %s", type(exc).__name__)
             return False
+
+    @functools.cached_property
+    def serialises_writes(self) -> bool:
+        """True on FerretDB, whose updates are not atomic (see `locked`)."""
+        try:
+            return "ferretdbVersion" in self.client.admin.command("buildInfo")
+        except PyMongoError:
+            return False
+
+    @contextlib.contextmanager
+    def locked(self, key: str):
+        """Hold a lock document while updating `key`'s documents — on FerretDB only.
+
+        FerretDB 1.x applies an update by reading the document, changing it in
+        Go and writing the whole document back, without isolation: two writers
+        can both pass a conditional filter, and a `$inc` from one can be
+        overwritten by the other's stale copy. Inserts of a unique `_id` are
+        atomic there, so writers of the same document take turns through a
+        lock document. MongoDB's single-document updates are atomic already,
+        so it takes no lock.
+        """
+        if not self.serialises_writes:
+            yield
+            return
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                self.db.locks.insert_one(
+                    {"_id": key, "token": token, "expires_at": utcnow() + LOCK_TTL}
+                )
+                break
+            except DuplicateKeyError:
+                held = self.db.locks.find_one({"_id": key})
+                if held and held["expires_at"] < utcnow():
+                    # Its holder died mid-write: clear exactly that stale lock.
+                    self.db.locks.delete_one({"_id": key, "token": held["token"]})
+                if time.monotonic() > deadline:
+                    raise LockTimeoutError(key) from None
+                time.sleep(random.uniform(0.002, 0.01))
+        try:
+            yield
+        finally:
+            self.db.locks.delete_one({"_id": key, "token": token})
+
+    def update_member(self, member_id: str, update: dict, condition: dict | None = None):
+        """The one way member documents change (see `locked`)."""
+        with self.locked(f"member:{member_id}"):
+            return self.db.members.update_one({"_id": member_id, **(condition or {})}, update)
 
     @classmethod
     def all_indexes(cls) -> dict[str, list[pymongo.IndexModel]]:

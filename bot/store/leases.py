@@ -16,6 +16,10 @@ class LeaseStore(StoreBase):
     def acquire_lease(self, name: str, holder: str, ttl: timedelta) -> bool:
         """Take or renew the named lease; False while someone else holds it."""
         now = utcnow()
+        with self.locked(f"lease:{name}"):
+            return self._take_lease(name, holder, ttl, now)
+
+    def _take_lease(self, name: str, holder: str, ttl: timedelta, now) -> bool:
         try:
             doc = self.db.leases.find_one_and_update(
                 {"_id": name, "$or": [{"holder": holder}, {"expires_at": {"$lt": now}}]},

@@ -28,6 +28,7 @@ class LedgerStore(StoreBase):
         "ledger": [
             IndexModel([("key", ASCENDING)], unique=True),
             IndexModel([("member_id", ASCENDING), ("seq", DESCENDING)]),
+            IndexModel([("expires_at", ASCENDING)]),
         ],
     }
 
@@ -45,6 +46,7 @@ class LedgerStore(StoreBase):
                 raise KeyError(f"no member {member_id}")
             seq = member.get("ledger_seq", 0) + 1
             entry = {
+                **fields,
                 "_id": f"{member_id}:{seq}",
                 "member_id": member_id,
                 "seq": seq,
@@ -52,8 +54,9 @@ class LedgerStore(StoreBase):
                 "kind": kind,
                 "key": key,
                 "created_at": utcnow(),
-                **fields,
             }
+            if amount > 0:
+                entry["remaining"] = int(amount)  # a lot; see bot/lots.py
             try:
                 self.db.ledger.insert_one(entry)
             except DuplicateKeyError:
@@ -65,9 +68,10 @@ class LedgerStore(StoreBase):
         raise LedgerConflictError(f"could not append to the ledger of {member_id}")
 
     def _apply(self, member_id: str, seq: int, amount: int) -> bool:
-        result = self.db.members.update_one(
-            {"_id": member_id, "ledger_seq": seq - 1},
+        result = self.update_member(
+            member_id,
             {"$inc": {"points": amount}, "$set": {"ledger_seq": seq}},
+            {"ledger_seq": seq - 1},
         )
         return result.modified_count == 1
 
@@ -96,3 +100,25 @@ class LedgerStore(StoreBase):
             )
         )
         return rows[0]["total"] if rows else 0
+
+    # -- lots (cache of bot.lots.replay, for finding due lots) --------------------
+
+    def set_lot_remaining(self, member_id: str, entry_id: str, remaining: int) -> None:
+        with self.locked(f"lots:{member_id}"):
+            self.db.ledger.update_one({"_id": entry_id}, {"$set": {"remaining": remaining}})
+
+    def members_with_lots_due(self, until, notified: bool | None = None) -> list[str]:
+        """Members holding lots that expire by `until` with points left (per the cache)."""
+        query = {"expires_at": {"$lte": until}, "remaining": {"$gt": 0}}
+        if notified is False:
+            query["expiry_notified"] = {"$ne": True}
+        return sorted({row["member_id"] for row in self.db.ledger.find(query, {"member_id": 1})})
+
+    def mark_lots_notified(self, member_id: str, entry_ids: list[str]) -> None:
+        with self.locked(f"lots:{member_id}"):
+            self.db.ledger.update_many(
+                {"_id": {"$in": entry_ids}}, {"$set": {"expiry_notified": True}}
+            )
+
+    def all_member_ids_with_ledger(self) -> list[str]:
+        return sorted(self.db.ledger.distinct("member_id"))

@@ -10,7 +10,7 @@ keyed by `_id` (no partial indexes on FerretDB, DESIGN §6).
 from __future__ import annotations
 
 from bson import ObjectId
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
@@ -54,55 +54,57 @@ class MemberStore(StoreBase):
     def record_follow(self, line_user_id: str, locale: str) -> tuple[dict, bool]:
         """Create or revive the follower record; returns (member, is_new)."""
         now = utcnow()
+        existing = self.member_by_line_id(line_user_id)
+        if existing is not None:
+            self.update_member(existing["_id"], {"$set": {"reachable": True, "followed_at": now}})
+            return self.member_by_id(existing["_id"]), False
+        doc = {
+            "_id": str(ObjectId()),
+            "line_user_id": line_user_id,
+            "status": "follower",
+            "locale": locale,
+            "points": 0,
+            "ledger_seq": 0,
+            "reachable": True,
+            "followed_at": now,
+            "created_at": now,
+        }
         try:
-            before = self.db.members.find_one_and_update(
-                {"line_user_id": line_user_id},
-                {
-                    "$setOnInsert": {
-                        "_id": str(ObjectId()),
-                        "status": "follower",
-                        "locale": locale,
-                        "points": 0,
-                        "ledger_seq": 0,
-                        "created_at": now,
-                    },
-                    "$set": {"reachable": True, "followed_at": now},
-                },
-                upsert=True,
-                return_document=ReturnDocument.BEFORE,
-            )
+            self.db.members.insert_one(doc)
         except DuplicateKeyError:
             # A concurrent follow created it first; now it exists.
             return self.record_follow(line_user_id, locale)
-        return self.member_by_line_id(line_user_id), before is None
+        return doc, True
 
     def record_unfollow(self, line_user_id: str) -> None:
         """Blocked or unfollowed: no campaign may target them until they return."""
-        self.db.members.update_one(
-            {"line_user_id": line_user_id},
-            {"$set": {"reachable": False, "unfollowed_at": utcnow()}},
-        )
+        member = self.member_by_line_id(line_user_id)
+        if member is not None:
+            self.update_member(
+                member["_id"], {"$set": {"reachable": False, "unfollowed_at": utcnow()}}
+            )
 
     def set_locale(self, member_id: str, locale: str) -> None:
-        self.db.members.update_one({"_id": member_id}, {"$set": {"locale": locale}})
+        self.update_member(member_id, {"$set": {"locale": locale}})
 
     # -- conversations (signup, edit, erase confirmation) -------------------------
 
     def set_conversation(self, member_id: str, conversation: dict) -> None:
-        self.db.members.update_one(
-            {"_id": member_id},
-            {"$set": {"conversation": {**conversation, "updated_at": utcnow()}}},
+        self.update_member(
+            member_id, {"$set": {"conversation": {**conversation, "updated_at": utcnow()}}}
         )
 
     def clear_conversation(self, member_id: str) -> None:
-        self.db.members.update_one({"_id": member_id}, {"$unset": {"conversation": ""}})
+        self.update_member(member_id, {"$unset": {"conversation": ""}})
 
     def clear_stale_conversations(self, before) -> int:
         """Drop half-finished conversations (and the answers in them) past their time."""
-        result = self.db.members.update_many(
-            {"conversation.updated_at": {"$lt": before}}, {"$unset": {"conversation": ""}}
-        )
-        return result.modified_count
+        stale = {"conversation.updated_at": {"$lt": before}}
+        dropped = 0
+        for member in self.db.members.find(stale, {"_id": 1}):
+            result = self.update_member(member["_id"], {"$unset": {"conversation": ""}}, stale)
+            dropped += result.modified_count
+        return dropped
 
     # -- codes and phones --------------------------------------------------------
 
@@ -138,8 +140,8 @@ class MemberStore(StoreBase):
         self, member_id: str, code: str, profile: dict, consents: list[dict], marketing: bool
     ) -> bool:
         """Turn a follower into a member in one write; False if already a member."""
-        result = self.db.members.update_one(
-            {"_id": member_id, "status": "follower"},
+        result = self.update_member(
+            member_id,
             {
                 "$set": {
                     "status": "member",
@@ -151,6 +153,7 @@ class MemberStore(StoreBase):
                 "$push": {"consents": {"$each": consents}},
                 "$unset": {"conversation": ""},
             },
+            {"status": "follower"},
         )
         return result.modified_count == 1
 
@@ -159,12 +162,22 @@ class MemberStore(StoreBase):
         update = {"$push": {"consents": record}}
         if record["kind"] == "marketing":
             update["$set"] = {"marketing_opt_in": record["granted"]}
-        self.db.members.update_one({"_id": member_id}, update)
+        self.update_member(member_id, update)
 
     def set_profile_field(self, member_id: str, field: str, value) -> None:
-        self.db.members.update_one(
-            {"_id": member_id}, {"$set": {f"profile.{field}": value, "updated_at": utcnow()}}
+        self.update_member(member_id, {"$set": {f"profile.{field}": value, "updated_at": utcnow()}})
+
+    # -- tiers ---------------------------------------------------------------------
+
+    def set_tier(self, member_id: str, tier: str) -> bool:
+        """Change the tier; False if it already was `tier`."""
+        result = self.update_member(
+            member_id, {"$set": {"tier": tier, "tier_since": utcnow()}}, {"tier": {"$ne": tier}}
         )
+        return result.modified_count == 1
+
+    def members_in_status(self, status: str, fields: dict | None = None) -> list[dict]:
+        return list(self.db.members.find({"status": status}, fields))
 
     # -- export ------------------------------------------------------------------
 
@@ -192,8 +205,8 @@ class MemberStore(StoreBase):
             self.db.member_codes.update_one(
                 {"_id": member["code"]}, {"$set": {"member_id": None, "erased": True}}
             )
-        self.db.members.update_one(
-            {"_id": member_id},
+        self.update_member(
+            member_id,
             {
                 "$set": {
                     "status": "erased",

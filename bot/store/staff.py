@@ -74,11 +74,12 @@ class StaffStore(StoreBase):
     def redeem_invite(self, code: str, line_user_id: str) -> dict | None:
         """Use a one-time code atomically: only the first sender before expiry gets it."""
         now = utcnow()
-        return self.db.invites.find_one_and_update(
-            {"_id": code, "used_by": None, "expires_at": {"$gt": now}},
-            {"$set": {"used_by": line_user_id, "used_at": now}},
-            return_document=ReturnDocument.AFTER,
-        )
+        with self.locked(f"invite:{code}"):
+            return self.db.invites.find_one_and_update(
+                {"_id": code, "used_by": None, "expires_at": {"$gt": now}},
+                {"$set": {"used_by": line_user_id, "used_at": now}},
+                return_document=ReturnDocument.AFTER,
+            )
 
     # -- branches ----------------------------------------------------------------
 

@@ -1,0 +1,77 @@
+"""Member card QR tokens and their PNG images.
+
+Token format (version 1), all ASCII so it fits any QR reader:
+
+    SMC1.<member id>.<expiry, unix seconds>.<signature>
+
+The signature is HMAC-SHA256 over `SMC1.<member id>.<expiry>` with SECRET_KEY,
+base64url without padding, first 22 characters (132 bits). Tokens live for
+five minutes, so a screenshot of a card cannot be used later; the card has a
+refresh button.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import io
+import time
+
+import qrcode
+
+PREFIX = "SMC1"
+LIFETIME_SECONDS = 300
+SIGNATURE_LENGTH = 22
+
+
+class TokenError(ValueError):
+    """`reason` is "malformed", "forged" or "expired"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _signature(secret: str, member_id: str, expires: int) -> str:
+    message = f"{PREFIX}.{member_id}.{expires}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:SIGNATURE_LENGTH]
+
+
+def make_token(secret: str, member_id: str, now: float | None = None) -> str:
+    expires = int(now if now is not None else time.time()) + LIFETIME_SECONDS
+    return f"{PREFIX}.{member_id}.{expires}.{_signature(secret, member_id, expires)}"
+
+
+def looks_like_token(text: str) -> bool:
+    return text.startswith(PREFIX + ".")
+
+
+def read_token(secret: str, token: str, now: float | None = None, check_expiry: bool = True) -> str:
+    """The member id in a genuine, unexpired token; raises TokenError otherwise."""
+    parts = token.strip().split(".")
+    if len(parts) != 4 or parts[0] != PREFIX or not parts[2].isdigit():
+        raise TokenError("malformed")
+    _prefix, member_id, expires, signature = parts
+    if not hmac.compare_digest(signature, _signature(secret, member_id, int(expires))):
+        raise TokenError("forged")
+    if check_expiry and int(expires) < (now if now is not None else time.time()):
+        raise TokenError("expired")
+    return member_id
+
+
+def expires_at(token: str) -> int:
+    return int(token.split(".")[2])
+
+
+@functools.lru_cache(maxsize=512)
+def png(token: str) -> bytes:
+    """The QR image for a token (cached: a card is fetched by LINE more than once)."""
+    image = qrcode.make(
+        token, box_size=8, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

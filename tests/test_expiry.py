@@ -1,0 +1,71 @@
+"""Points expire after 12 months; members hear about it 14 days ahead, once."""
+
+from datetime import timedelta
+
+import time_machine
+
+from bot.store import utcnow
+from jobs import points_jobs
+from simulator import texts
+
+
+def test_points_expire_with_one_notice_14_days_ahead(member, store, services, sim):
+    start = utcnow()
+    notice_day = start + timedelta(days=365 - 13)
+
+    with time_machine.travel(notice_day):
+        assert points_jobs.send_expiry_notices(store, services.line, services.config) == 1
+        assert points_jobs.send_expiry_notices(store, services.line, services.config) == 0
+        assert "points" in texts(member.says("points"))[0]
+
+    pushed = [e["message"] for e in sim.platform.inbox(member.id) if e["via"] == "push"]
+    notices = [t for t in texts(pushed) if "expire on" in t]
+    assert len(notices) == 1
+    assert notices[0].startswith("50 points expire on")
+
+    with time_machine.travel(start + timedelta(days=366)):
+        assert points_jobs.expire_points(store) == 1
+        assert points_jobs.expire_points(store) == 0
+
+    doc = store.member_by_line_id(member.id)
+    assert doc["points"] == 0
+    assert [e["kind"] for e in store.ledger_for(doc["_id"])] == ["expire", "bonus"]
+
+
+def test_spent_points_do_not_expire(owner, member, store):
+    code = store.member_by_line_id(member.id)["code"]
+    owner.says(f"/adjust {code} -30 used at the counter")
+
+    with time_machine.travel(utcnow() + timedelta(days=370)):
+        points_jobs.expire_points(store)
+
+    doc = store.member_by_line_id(member.id)
+    assert doc["points"] == 0
+    assert store.ledger_for(doc["_id"])[0]["amount"] == -20  # only what was left expired
+
+
+def test_points_expiring_soon_are_shown_in_points(member):
+    with time_machine.travel(utcnow() + timedelta(days=350)):
+        lines = texts(member.says("points"))[0].splitlines()
+
+    assert lines[-1].startswith("50 points expire on")
+
+
+def test_expiry_zero_means_never(owner, member, cashier, store):
+    owner.says("/rule expiry 0")
+    cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 250")
+
+    with time_machine.travel(utcnow() + timedelta(days=800)):
+        points_jobs.expire_points(store)
+
+    assert store.member_by_line_id(member.id)["points"] == 10  # the bonus expired, not these
+
+
+def test_tiers_are_re_evaluated_nightly_and_can_go_down(cashier, member, store):
+    cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 6000")
+    assert store.member_by_line_id(member.id)["tier"] == "silver"
+
+    with time_machine.travel(utcnow() + timedelta(days=366)):
+        assert points_jobs.reevaluate_tiers(store) == 1
+
+    assert store.member_by_line_id(member.id)["tier"] == "member"
