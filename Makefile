@@ -48,6 +48,7 @@ i18n: venv
 
 bench: venv devdb
 	$(PY) bench/webhook_throughput.py
+	$(PY) bench/earn_throughput.py
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache

@@ -37,14 +37,25 @@ def lot_expiry(rules: EarnRules, now: datetime, tz: ZoneInfo) -> datetime | None
 
 
 def credit(
-    store: Store, member_id: str, amount: int, kind: str, key: str, tz: ZoneInfo, **fields
+    store: Store,
+    member_id: str,
+    amount: int,
+    kind: str,
+    key: str,
+    tz: ZoneInfo,
+    rules: EarnRules | None = None,
+    in_debt: bool | None = None,
+    **fields,
 ) -> tuple[dict, bool]:
     """A positive movement: a lot that expires per the rules."""
-    expires = lot_expiry(load_rules(store), utcnow(), tz)
+    expires = lot_expiry(rules or load_rules(store), utcnow(), tz)
     entry, created = store.append_ledger(
         member_id, amount, kind, key=key, expires_at=expires, **fields
     )
-    if created:
+    if in_debt is None:
+        in_debt = store.member_by_id(member_id)["points"] < amount
+    # A new lot starts full unless it paid off debt; only then do cached lots move.
+    if created and in_debt:
         refresh_lots(store, member_id)
     return entry, created
 
@@ -145,10 +156,12 @@ def earn(
             "earn",
             f"purchase:{purchase_id}",
             tz,
+            rules,
+            in_debt=member.get("points", 0) < 0,
             purchase_id=purchase_id,
             branch=branch,
         )
-    before, after = evaluate_tier(store, rules, member["_id"])
+    before, after = evaluate_tier(store, rules, member["_id"], member.get("tier"))
     balance = store.member_by_id(member["_id"])["points"]
     return EarnResult(purchase, earning, balance, before, after)
 
@@ -208,13 +221,17 @@ def adjust(
 # -- tiers ---------------------------------------------------------------------
 
 
-def evaluate_tier(store: Store, rules: EarnRules, member_id: str) -> tuple[Tier, Tier]:
+def evaluate_tier(
+    store: Store, rules: EarnRules, member_id: str, current: str | None = None
+) -> tuple[Tier, Tier]:
     """Set the tier the rolling 12-month spend earns; returns (before, after)."""
-    member = store.member_by_id(member_id)
-    before = rules.tier_named(member.get("tier"))
+    if current is None:
+        current = store.member_by_id(member_id).get("tier")
+    before = rules.tier_named(current)
     spend = store.rolling_spend(member_id, utcnow() - TIER_WINDOW)
     after = rules.tier_for(spend)
-    store.set_tier(member_id, after.name)
+    if after.name != current:
+        store.set_tier(member_id, after.name)
     return before, after
 
 

@@ -57,7 +57,7 @@ def reevaluate_tiers(store: Store) -> int:
     rules = points.load_rules(store)
     changed = 0
     for member in store.members_in_status("member", {"_id": 1, "tier": 1}):
-        before, after = points.evaluate_tier(store, rules, member["_id"])
+        before, after = points.evaluate_tier(store, rules, member["_id"], member.get("tier"))
         changed += int(before.name != after.name)
     log.info("tier changes: %d", changed)
     return changed

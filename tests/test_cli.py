@@ -26,3 +26,16 @@ def test_seed_demo_loads_the_demo_merchant(app, store):
     assert result.exit_code == 0, result.output
     assert store.get_setting("merchant")["name"]
     assert [b["_id"] for b in store.list_branches()] == ["ari", "asoke", "ratchada", "siam"]
+
+
+def test_check_ledger_reports_a_balance_that_drifted(app, store, member):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["check-ledger"]).exit_code == 0
+
+    doc = store.member_by_line_id(member.id)
+    store.db.members.update_one({"_id": doc["_id"]}, {"$inc": {"points": 7}})  # simulated bug
+    result = runner.invoke(args=["check-ledger"])
+
+    assert result.exit_code == 1
+    assert f"{doc['_id']}: balance 57 != ledger sum 50" in result.output
+    store.db.members.update_one({"_id": doc["_id"]}, {"$inc": {"points": -7}})
