@@ -56,8 +56,10 @@ def my_data_export(token: str):
 def qr_image(token: str):
     """The member card's QR; genuine tokens only, expired ones still render (LINE may re-fetch)."""
     services = current_app.extensions["samachik"]
+    secret = services.config.SECRET_KEY
+    prefix = qr.REDEMPTION_PREFIX if qr.looks_like_token(token, qr.REDEMPTION_PREFIX) else qr.PREFIX
     try:
-        qr.read_token(services.config.SECRET_KEY, token, check_expiry=False)
+        qr.read_token(secret, token, check_expiry=False, prefix=prefix)
     except qr.TokenError:
         abort(404)
     return Response(

@@ -21,7 +21,8 @@ import time
 
 import qrcode
 
-PREFIX = "SMC1"
+PREFIX = "SMC1"  # member cards
+REDEMPTION_PREFIX = "SMR1"  # redemption codes, same mechanics
 LIFETIME_SECONDS = 300
 SIGNATURE_LENGTH = 22
 
@@ -34,28 +35,41 @@ class TokenError(ValueError):
         self.reason = reason
 
 
-def _signature(secret: str, member_id: str, expires: int) -> str:
-    message = f"{PREFIX}.{member_id}.{expires}".encode()
+def _signature(secret: str, member_id: str, expires: int, prefix: str = PREFIX) -> str:
+    message = f"{prefix}.{member_id}.{expires}".encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:SIGNATURE_LENGTH]
 
 
-def make_token(secret: str, member_id: str, now: float | None = None) -> str:
-    expires = int(now if now is not None else time.time()) + LIFETIME_SECONDS
-    return f"{PREFIX}.{member_id}.{expires}.{_signature(secret, member_id, expires)}"
+def make_token(
+    secret: str,
+    subject: str,
+    now: float | None = None,
+    prefix: str = PREFIX,
+    lifetime: int = LIFETIME_SECONDS,
+) -> str:
+    """A signed token for a member card (or, with REDEMPTION_PREFIX, a redemption)."""
+    expires = int(now if now is not None else time.time()) + lifetime
+    return f"{prefix}.{subject}.{expires}.{_signature(secret, subject, expires, prefix)}"
 
 
-def looks_like_token(text: str) -> bool:
-    return text.startswith(PREFIX + ".")
+def looks_like_token(text: str, prefix: str = PREFIX) -> bool:
+    return text.startswith(prefix + ".")
 
 
-def read_token(secret: str, token: str, now: float | None = None, check_expiry: bool = True) -> str:
-    """The member id in a genuine, unexpired token; raises TokenError otherwise."""
+def read_token(
+    secret: str,
+    token: str,
+    now: float | None = None,
+    check_expiry: bool = True,
+    prefix: str = PREFIX,
+) -> str:
+    """The subject of a genuine, unexpired token; raises TokenError otherwise."""
     parts = token.strip().split(".")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[2].isdigit():
+    if len(parts) != 4 or parts[0] != prefix or not parts[2].isdigit():
         raise TokenError("malformed")
     _prefix, member_id, expires, signature = parts
-    if not hmac.compare_digest(signature, _signature(secret, member_id, int(expires))):
+    if not hmac.compare_digest(signature, _signature(secret, member_id, int(expires), prefix)):
         raise TokenError("forged")
     if check_expiry and int(expires) < (now if now is not None else time.time()):
         raise TokenError("expired")

@@ -1,7 +1,8 @@
 """Flex layouts as data: JSON files with {{placeholders}}, rendered by one function.
 
 A string that is exactly "{{name}}" is replaced by the value itself (so numbers,
-lists and nested components can be injected); placeholders inside longer
+lists and nested components can be injected); a None value removes that key or
+list item, for optional parts such as an image. Placeholders inside longer
 strings are replaced by text. The result is parsed with the SDK and checked
 against LINE's size limits before it is returned, so a broken template fails
 in tests, not in a customer's chat.
@@ -73,9 +74,10 @@ def check_limits(contents: dict) -> None:
 
 def _fill(node, params: dict):
     if isinstance(node, dict):
-        return {key: _fill(value, params) for key, value in node.items()}
+        filled = {key: _fill(value, params) for key, value in node.items()}
+        return {key: value for key, value in filled.items() if value is not None}
     if isinstance(node, list):
-        return [_fill(item, params) for item in node]
+        return [item for item in (_fill(i, params) for i in node) if item is not None]
     if isinstance(node, str):
         whole = _WHOLE.match(node)
         if whole:

@@ -1,9 +1,21 @@
 """Event and command handlers, one module per area; `build_registry` wires them."""
 
 from bot.registry import Registry
-from handlers import card, earn, follow, help, privacy, profile, rules, signup, staff
+from handlers import (
+    card,
+    catalogue,
+    earn,
+    follow,
+    help,
+    privacy,
+    profile,
+    rewards,
+    rules,
+    signup,
+    staff,
+)
 
-AREAS = (follow, signup, card, profile, privacy, earn, staff, rules, help)
+AREAS = (follow, signup, card, rewards, profile, privacy, earn, catalogue, staff, rules, help)
 
 
 def build_registry() -> Registry:

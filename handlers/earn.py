@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from bot import points
+from bot import points, rewards
 from bot.context import Context
 from bot.i18n import N_
 from bot.messages import text
 from bot.registry import Registry, Role
 from bot.rules import describe_days
+from bot.store import utcnow
 from bot.translate import translator_for
 from handlers.labels import tier_label
 from handlers.lookup import NotFound, resolve_member
@@ -24,7 +25,7 @@ def register(registry: Registry) -> None:
         "/earn",
         role=Role.STAFF,
         summary=N_("record a purchase and award points"),
-        usage=N_("<member> <amount> [branch] [receipt]"),
+        usage=N_("<member> <amount> [branch] [receipt] [coupon:<code>]"),
     )(earn)
     registry.command(
         "/void", role=Role.STAFF, summary=N_("reverse a purchase"), usage=N_("<purchase-id>")
@@ -77,7 +78,11 @@ def earn(ctx: Context) -> list:
                 )
             )
         ]
-    branch, receipt, problem = _branch_and_receipt(ctx, ctx.args[2:])
+    extra = [a for a in ctx.args[2:] if not a.lower().startswith("coupon:")]
+    coupon_code = next(
+        (a.split(":", 1)[1].upper() for a in ctx.args[2:] if a.lower().startswith("coupon:")), None
+    )
+    branch, receipt, problem = _branch_and_receipt(ctx, extra)
     if problem:
         ctx.audit["result"] = "unknown-branch"
         return [text(problem)]
@@ -87,6 +92,13 @@ def earn(ctx: Context) -> list:
         ctx.audit["result"] = "not-found"
         return [text(missing.message)]
     ctx.audit["subject_member_id"] = member["_id"]
+    if coupon_code:
+        refusal = rewards.coupon_problem(
+            ctx.store.coupon(coupon_code), member["_id"], amount, utcnow()
+        )
+        if refusal:
+            ctx.audit["result"] = f"coupon-{refusal}"
+            return [text(_coupon_refusal(ctx, refusal, coupon_code))]
 
     result = points.earn(ctx.store, member, amount, branch, ctx.user_id, receipt, ctx.config.tz)
     if result.duplicate_of:
@@ -101,8 +113,23 @@ def earn(ctx: Context) -> list:
                 )
             )
         ]
+    reply = _staff_receipt(ctx, member, result)
+    if coupon_code and rewards.redeem_with_coupon(
+        ctx.store, coupon_code, result.purchase["_id"], ctx.user_id
+    ):
+        reply += "\n" + ctx._("Coupon %(code)s used with this purchase.", code=coupon_code)
     _notify_member(ctx, member, result)
-    return [text(_staff_receipt(ctx, member, result))]
+    return [text(reply)]
+
+
+def _coupon_refusal(ctx: Context, refusal: str, code: str) -> str:
+    reasons = {
+        "unknown": ctx._("Coupon %(code)s does not belong to this member.", code=code),
+        "used": ctx._("Coupon %(code)s was already used.", code=code),
+        "expired": ctx._("Coupon %(code)s has expired.", code=code),
+        "min-spend": ctx._("This purchase is below the coupon's minimum spend.", code=code),
+    }
+    return reasons[refusal] + " " + ctx._("Nothing was recorded.")
 
 
 def _branch_and_receipt(ctx: Context, rest: list[str]):

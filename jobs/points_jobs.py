@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import points
+from bot import points, rewards
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, retry_key_for
 from bot.messages import text
@@ -61,3 +61,31 @@ def reevaluate_tiers(store: Store) -> int:
         changed += int(before.name != after.name)
     log.info("tier changes: %d", changed)
     return changed
+
+
+def expire_redemptions(store: Store, line: LineApi | None, config: Config) -> int:
+    """Every minute: unused reward codes past their time give points and stock back."""
+    expired = rewards.expire_redemptions(store, config.tz)
+    for redemption in expired:
+        member = store.member_by_id(redemption["member_id"])
+        if line is None or not member or not member.get("reachable", True):
+            continue
+        t = translator_for(member, config)
+        notice = t._(
+            "Your reward code %(code)s expired unused, so %(points)s points are back in your "
+            "account.",
+            code=redemption["_id"],
+            points=t.number(redemption["points"]),
+        )
+        try:
+            line.push(
+                member["line_user_id"],
+                [text(notice)],
+                retry_key=retry_key_for("redemption-expired", redemption["_id"]),
+            )
+        except LineApiError as error:
+            log.warning("expiry notice push failed: %s", error.status)
+    coupons = rewards.expire_coupons(store)
+    if expired or coupons:
+        log.info("expired %d redemptions and %d coupons", len(expired), coupons)
+    return len(expired)

@@ -53,6 +53,15 @@ def build_scheduler(store: Store, line: LineApi | None, config: Config) -> Backg
         id="reevaluate_tiers",
         **daily,
     )
+    scheduler.add_job(
+        points_jobs.expire_redemptions,
+        "interval",
+        minutes=1,
+        args=[store, line, config],
+        id="expire_redemptions",
+        coalesce=True,
+        max_instances=1,
+    )
     if line is not None:
         scheduler.add_job(
             points_jobs.send_expiry_notices,

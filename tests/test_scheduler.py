@@ -75,6 +75,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "expire_points",
             "reevaluate_tiers",
             "send_expiry_notices",
+            "expire_redemptions",
         }
     finally:
         worker.shutdown()

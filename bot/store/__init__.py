@@ -10,9 +10,10 @@ from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
 from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
-from bot.store.ledger import LedgerConflictError, LedgerStore
+from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.rewards import RewardStore
 from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
 
@@ -23,6 +24,7 @@ class Store(
     MemberStore,
     LedgerStore,
     PurchaseStore,
+    RewardStore,
     StaffStore,
     AuditStore,
     SettingsStore,
@@ -30,4 +32,10 @@ class Store(
     """All queries, grouped by the collections they serve."""
 
 
-__all__ = ["LedgerConflictError", "Store", "connect", "utcnow"]
+__all__ = [
+    "InsufficientPointsError",
+    "LedgerConflictError",
+    "Store",
+    "connect",
+    "utcnow",
+]

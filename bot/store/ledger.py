@@ -23,6 +23,10 @@ class LedgerConflictError(RuntimeError):
     """Too many concurrent writers on one member; the caller may retry later."""
 
 
+class InsufficientPointsError(ValueError):
+    """A guarded debit would take the balance below zero; nothing was written."""
+
+
 class LedgerStore(StoreBase):
     INDEXES = {
         "ledger": [
@@ -33,17 +37,29 @@ class LedgerStore(StoreBase):
     }
 
     def append_ledger(
-        self, member_id: str, amount: int, kind: str, key: str, **fields
+        self, member_id: str, amount: int, kind: str, key: str, guard: bool = False, **fields
     ) -> tuple[dict, bool]:
-        """Add one movement once; returns (entry, created). Balance moves with it."""
+        """Add one movement once; returns (entry, created). Balance moves with it.
+
+        With `guard`, a debit that would make the balance negative raises
+        InsufficientPointsError instead. The check is exact under concurrency:
+        it reads the balance at sequence `s`, and the entry can only become
+        `s + 1` if no other movement did in between.
+        """
         for _attempt in range(MAX_ATTEMPTS):
             existing = self.db.ledger.find_one({"key": key})
             if existing is not None:
                 self._apply_pending(member_id)
                 return existing, False
-            member = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1})
+            member = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1, "points": 1})
             if member is None:
                 raise KeyError(f"no member {member_id}")
+            if guard and member.get("points", 0) + amount < 0:
+                self._apply_pending(member_id)
+                fresh = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1})
+                if fresh.get("ledger_seq", 0) == member.get("ledger_seq", 0):
+                    raise InsufficientPointsError(member_id)
+                continue  # the balance moved meanwhile: look again
             seq = member.get("ledger_seq", 0) + 1
             entry = {
                 **fields,

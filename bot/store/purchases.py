@@ -47,6 +47,10 @@ class PurchaseStore(StoreBase):
                 return_document=ReturnDocument.AFTER,
             )
 
+    def link_coupon(self, purchase_id: str, coupon_code: str) -> None:
+        with self.locked(f"purchase:{purchase_id}"):
+            self.db.purchases.update_one({"_id": purchase_id}, {"$set": {"coupon": coupon_code}})
+
     def rolling_spend(self, member_id: str, since: datetime) -> int:
         """Total of active purchases since `since`, in minor units (tiers)."""
         rows = list(

@@ -1,0 +1,146 @@
+"""Rewards (catalogue and stock), redemptions and coupons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+
+class RewardStore(StoreBase):
+    INDEXES = {
+        "rewards": [IndexModel([("active", ASCENDING), ("points", ASCENDING)])],
+        "redemptions": [
+            IndexModel([("key", ASCENDING)], unique=True),
+            IndexModel([("member_id", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)]),
+        ],
+        "coupons": [
+            IndexModel([("key", ASCENDING)], unique=True),
+            IndexModel([("member_id", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)]),
+        ],
+    }
+
+    # -- catalogue -----------------------------------------------------------------
+
+    def add_reward(self, reward: dict) -> bool:
+        try:
+            self.db.rewards.insert_one({**reward, "created_at": utcnow()})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def reward(self, reward_id: str) -> dict | None:
+        return self.db.rewards.find_one({"_id": reward_id})
+
+    def list_rewards(self, active_only: bool = False) -> list[dict]:
+        query = {"active": True} if active_only else {}
+        return list(self.db.rewards.find(query).sort([("points", ASCENDING), ("_id", ASCENDING)]))
+
+    def update_reward(self, reward_id: str, changes: dict) -> bool:
+        with self.locked(f"reward:{reward_id}"):
+            result = self.db.rewards.update_one({"_id": reward_id}, {"$set": changes})
+        return result.matched_count == 1
+
+    def take_stock(self, reward_id: str) -> bool:
+        """One unit of a limited reward, atomically; True for unlimited ones."""
+        with self.locked(f"reward:{reward_id}"):
+            for query, update in (
+                ({"stock": {"$gt": 0}}, {"$inc": {"stock": -1, "taken": 1}}),
+                ({"stock": None}, {"$inc": {"taken": 1}}),
+            ):
+                result = self.db.rewards.update_one(
+                    {"_id": reward_id, "active": True, **query}, update
+                )
+                if result.modified_count == 1:
+                    return True
+            return False
+
+    def return_stock(self, reward_id: str) -> None:
+        with self.locked(f"reward:{reward_id}"):
+            reward = self.db.rewards.find_one({"_id": reward_id}, {"stock": 1})
+            update = {"$inc": {"taken": -1}}
+            if reward is not None and reward.get("stock") is not None:
+                update["$inc"]["stock"] = 1
+            self.db.rewards.update_one({"_id": reward_id}, update)
+
+    # -- redemptions ---------------------------------------------------------------
+
+    def create_redemption(self, redemption: dict) -> dict:
+        """Insert a pending redemption; the existing one if its key was seen before."""
+        try:
+            doc = {**redemption, "status": "pending", "created_at": utcnow()}
+            self.db.redemptions.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            return self.redemption_by_key(redemption["key"])
+
+    def redemption_by_key(self, key: str) -> dict | None:
+        return self.db.redemptions.find_one({"key": key})
+
+    def redemption(self, code: str) -> dict | None:
+        return self.db.redemptions.find_one({"_id": code})
+
+    def set_redemption(self, code: str, changes: dict, status_was: str | tuple) -> dict | None:
+        """Move a redemption on only from the expected status (None if it had moved)."""
+        allowed = [status_was] if isinstance(status_was, str) else list(status_was)
+        with self.locked(f"redemption:{code}"):
+            return self.db.redemptions.find_one_and_update(
+                {"_id": code, "status": {"$in": allowed}},
+                {"$set": changes},
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def member_redemptions(self, member_id: str, statuses: tuple[str, ...]) -> list[dict]:
+        return list(
+            self.db.redemptions.find(
+                {"member_id": member_id, "status": {"$in": list(statuses)}}
+            ).sort("created_at", DESCENDING)
+        )
+
+    def count_member_redemptions(self, member_id: str, reward_id: str) -> int:
+        return self.db.redemptions.count_documents(
+            {"member_id": member_id, "reward_id": reward_id, "status": {"$in": ["issued", "used"]}}
+        )
+
+    def redemptions_due(self, status: str, before: datetime) -> list[dict]:
+        return list(self.db.redemptions.find({"status": status, "expires_at": {"$lt": before}}))
+
+    def stale_pending_redemptions(self, before: datetime) -> list[dict]:
+        return list(self.db.redemptions.find({"status": "pending", "created_at": {"$lt": before}}))
+
+    # -- coupons -------------------------------------------------------------------
+
+    def issue_coupon(self, coupon: dict) -> tuple[dict, bool]:
+        """Insert a coupon once per key; returns (coupon, created)."""
+        try:
+            doc = {**coupon, "status": "issued", "created_at": utcnow()}
+            self.db.coupons.insert_one(doc)
+            return doc, True
+        except DuplicateKeyError:
+            return self.db.coupons.find_one({"key": coupon["key"]}), False
+
+    def coupon(self, code: str) -> dict | None:
+        return self.db.coupons.find_one({"_id": code})
+
+    def set_coupon(self, code: str, changes: dict, status_was: str) -> dict | None:
+        with self.locked(f"coupon:{code}"):
+            return self.db.coupons.find_one_and_update(
+                {"_id": code, "status": status_was},
+                {"$set": changes},
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def member_coupons(self, member_id: str, status: str = "issued") -> list[dict]:
+        return list(
+            self.db.coupons.find({"member_id": member_id, "status": status}).sort(
+                "expires_at", ASCENDING
+            )
+        )
+
+    def coupons_due(self, before: datetime) -> list[dict]:
+        return list(self.db.coupons.find({"status": "issued", "expires_at": {"$lt": before}}))
