@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.behaviour import stats_from_purchases
 from bot.lots import Holdings, replay
 from bot.member_codes import new_code
 from bot.rules import Earning, EarnRules, Tier, expiry_date, points_for
@@ -146,7 +147,7 @@ def earn(
         "promotion": earning.promotion.id if earning.promotion else None,
         "tier": tier.name,
     }
-    store.insert_purchase(purchase)
+    purchase = store.insert_purchase(purchase)
     store.record_visit(member["_id"], purchase)
     if earning.points > 0:
         credit(
@@ -174,7 +175,14 @@ class VoidResult:
     refused: str | None = None  # "unknown" or "already-voided"
 
 
-def void(store: Store, purchase_id: str, by: str) -> VoidResult:
+def rebuild_stats(store: Store, member_id: str, tz: ZoneInfo) -> dict:
+    """Recompute a member's stats from their active purchases."""
+    stats = stats_from_purchases(store.active_purchases(member_id), tz)
+    store.replace_stats(member_id, stats)
+    return stats
+
+
+def void(store: Store, purchase_id: str, by: str, tz: ZoneInfo) -> VoidResult:
     """Reverse a purchase and its points once; the balance may go negative."""
     existing = store.purchase(purchase_id)
     if existing is None:
@@ -201,7 +209,7 @@ def void(store: Store, purchase_id: str, by: str) -> VoidResult:
             lot_id=lot,
             purchase_id=purchase_id,
         )
-    store.record_visit(member_id, purchase, sign=-1)
+    rebuild_stats(store, member_id, tz)
     evaluate_tier(store, load_rules(store), member_id)
     balance = store.member_by_id(member_id)["points"]
     return VoidResult(purchase, purchase["points"], balance)

@@ -210,7 +210,7 @@ def void(ctx: Context) -> list:
         ctx.audit["result"] = "usage"
         return [text(ctx._("Usage: /void <purchase-id>"))]
     purchase_id = ctx.args[0].upper().removeprefix("#")
-    result = points.void(ctx.store, purchase_id, ctx.user_id)
+    result = points.void(ctx.store, purchase_id, ctx.user_id, ctx.config.tz)
     if result.refused == "unknown":
         ctx.audit["result"] = "not-found"
         return [text(ctx._("No purchase %(id)s.", id=purchase_id))]

@@ -7,6 +7,37 @@ import flex_templates
 from flex_templates import TemplateError
 
 SAMPLES = {
+    "reward": {
+        "hero": {
+            "type": "image",
+            "url": "https://cdn.example.com/tea.jpg",
+            "size": "full",
+            "aspectRatio": "20:13",
+            "aspectMode": "cover",
+        },
+        "name": "ชาไทยฟรี",
+        "price": "100 points",
+        "stock_note": None,
+        "status": "You can redeem this.",
+        "status_color": "#0B6E4F",
+        "button_style": "primary",
+        "button_color": "#0B6E4F",
+        "button_label": "Redeem",
+        "button_data": "a=redeem&r=WABC",
+    },
+    "reward_more": {
+        "text": "4 more rewards",
+        "button_label": "Show more",
+        "button_data": "a=rewards&page=2",
+    },
+    "redemption": {
+        "title": "Reward",
+        "name": "Free Thai tea",
+        "qr_url": "https://loyalty.example.com/qr/SMR1.RABC.1.sig.png",
+        "code": "RK7M4QXA",
+        "instructions": "Show this code to our staff.",
+        "valid_until": "Valid until 14:20.",
+    },
     "member_card": {
         "merchant": "Cha Samachik",
         "name": "Alice Smith",
@@ -89,3 +120,12 @@ def test_a_carousel_holds_at_most_twelve_bubbles():
     assert len(flex_templates.carousel([bubble] * 12, "menu")["contents"]["contents"]) == 12
     with pytest.raises(TemplateError, match="12 bubbles"):
         flex_templates.carousel([bubble] * 13, "menu")
+
+
+def test_an_optional_part_set_to_none_disappears():
+    params = {**SAMPLES["reward"], "hero": None}
+
+    message = flex_templates.render("reward", alt_text="r", **params)
+
+    assert "hero" not in message["contents"]
+    assert len(message["contents"]["body"]["contents"]) == 3  # the stock note is gone too

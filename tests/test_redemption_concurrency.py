@@ -13,8 +13,8 @@ ATTEMPTS_PER_MEMBER = 5  # 5 × 2 × 5 = 50 redemptions tried
 
 def redeem_in_another_process(config: dict, names: list[str], reward_id: str) -> int:
     """A whole bot process: each member taps Redeem and Confirm, again and again."""
-    from bot import create_app  # noqa: PLC0415 - runs in the child process
-    from simulator import Simulator  # noqa: PLC0415
+    from bot import create_app
+    from simulator import Simulator
 
     sim = Simulator(config["LINE_CHANNEL_SECRET"], config["LINE_CHANNEL_ACCESS_TOKEN"]).start()
     try:

@@ -244,3 +244,11 @@ def test_bad_coupon_commands_get_the_usage(owner, member, store, command):
     reply = texts(owner.says(command.format(code=store.member_by_line_id(member.id)["code"])))[0]
 
     assert reply.startswith("Usage: /coupon give")
+
+
+def test_staff_can_scan_the_redemption_qr(owner, cashier, member):
+    cookie = add_reward(owner, "30 5 Cookie")
+    shown = redeem(member, cookie)[0]
+    token = shown["contents"]["hero"]["url"].rsplit("/", 1)[1].removesuffix(".png")
+
+    assert texts(cashier.says(f"/use {token}")) == ["OK: hand over Cookie to Alice."]

@@ -122,6 +122,7 @@ def test_help_lists_exactly_the_commands_the_sender_may_use(owner, somchai):
     assert [line.split()[0] for line in staff_help[1:]] == [
         "/earn",
         "/void",
+        "/use",
         "/join",
         "/member",
         "/help",
@@ -130,6 +131,9 @@ def test_help_lists_exactly_the_commands_the_sender_may_use(owner, somchai):
         "/earn",
         "/void",
         "/adjust",
+        "/reward",
+        "/coupon",
+        "/use",
         "/staff",
         "/join",
         "/branch",

@@ -7,6 +7,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from bot.behaviour import derive, visit_update
 from bot.store.base import StoreBase, utcnow
 
 
@@ -28,12 +29,11 @@ class PurchaseStore(StoreBase):
         except DuplicateKeyError:
             return self.db.receipts.find_one({"_id": key})["purchase_id"]
 
-    def insert_purchase(self, purchase: dict) -> bool:
-        try:
-            self.db.purchases.insert_one({**purchase, "status": "active", "created_at": utcnow()})
-            return True
-        except DuplicateKeyError:
-            return False
+    def insert_purchase(self, purchase: dict) -> dict:
+        """Store an active purchase; returns it with its `created_at`."""
+        doc = {**purchase, "status": "active", "created_at": utcnow()}
+        self.db.purchases.insert_one(doc)
+        return doc
 
     def purchase(self, purchase_id: str) -> dict | None:
         return self.db.purchases.find_one({"_id": purchase_id})
@@ -69,20 +69,35 @@ class PurchaseStore(StoreBase):
         )
         return rows[0]["total"] if rows else 0
 
-    def record_visit(self, member_id: str, purchase: dict, sign: int = 1) -> None:
-        """Keep behaviour stats at write time so segments are plain indexed finds."""
-        branch = purchase.get("branch") or "_"
-        update = {
-            "$inc": {
-                "stats.visits": sign,
-                "stats.spend": sign * purchase["amount"],
-                f"stats.branches.{branch}": sign,
-                f"stats.hours.{purchase['local_hour']}": sign,
-                f"stats.weekdays.{purchase['local_weekday']}": sign,
-            }
-        }
-        if sign > 0:
-            now = utcnow()
-            update["$min"] = {"stats.first_visit": now}
-            update["$max"] = {"stats.last_visit": now}
-        self.update_member(member_id, update)
+    def record_visit(self, member_id: str, purchase: dict) -> None:
+        """Count a purchase in the member's stats, then refresh what derives from them."""
+        with self.locked(f"member:{member_id}"):
+            doc = self.db.members.find_one_and_update(
+                {"_id": member_id},
+                visit_update(purchase),
+                return_document=ReturnDocument.AFTER,  # no projection: FerretDB lacks it here
+            )
+            self._set_derived(member_id, doc["stats"])
+
+    def _set_derived(self, member_id: str, stats: dict) -> None:
+        # Only if nothing changed the counters meanwhile; that writer derives again.
+        changes = {f"stats.{name}": value for name, value in derive(stats).items()}
+        self.db.members.update_one(
+            {"_id": member_id, "stats.rev": stats.get("rev")}, {"$set": changes}
+        )
+
+    def replace_stats(self, member_id: str, stats: dict) -> None:
+        """Set stats rebuilt from purchases (voids, `flask rebuild-stats`)."""
+        with self.locked(f"member:{member_id}"):
+            current = self.db.members.find_one({"_id": member_id}, {"stats.rev": 1})
+            rev = ((current or {}).get("stats") or {}).get("rev", 0) + 1
+            self.db.members.update_one(
+                {"_id": member_id}, {"$set": {"stats": {**stats, "rev": rev}}}
+            )
+
+    def active_purchases(self, member_id: str) -> list[dict]:
+        return list(
+            self.db.purchases.find({"member_id": member_id, "status": "active"}).sort(
+                "created_at", ASCENDING
+            )
+        )
