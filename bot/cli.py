@@ -35,3 +35,29 @@ def check_ledger():
     if problems:
         raise SystemExit(1)
     click.echo(f"ledger consistent ({len(store.all_member_ids_with_ledger())} members checked)")
+
+
+@bp.cli.command("rfm")
+def rfm_scores():
+    """Score every member's RFM now (the worker also does it nightly)."""
+    from jobs import segment_jobs  # noqa: PLC0415 - jobs depend on bot, not the reverse
+
+    summary = segment_jobs.score_rfm(current_app.extensions["samachik"].store)
+    click.echo(f"scored {summary['scored']} members, {summary['changed']} changed")
+    for name, count in sorted(summary["groups"].items()):
+        click.echo(f"  {name}: {count}")
+
+
+@bp.cli.command("rebuild-stats")
+@click.option("--check", is_flag=True, help="only report members whose stats differ")
+def rebuild_stats(check: bool):
+    """Recompute behaviour stats from purchases; exit 1 if any differed."""
+    from jobs import segment_jobs  # noqa: PLC0415
+
+    services = current_app.extensions["samachik"]
+    differing = segment_jobs.rebuild_stats(services.store, services.config.tz, fix=not check)
+    for member_id in differing:
+        click.echo(f"{member_id}: stats differed from purchases")
+    click.echo(f"{len(differing)} members differed")
+    if differing:
+        raise SystemExit(1)

@@ -11,11 +11,25 @@ from handlers import (
     profile,
     rewards,
     rules,
+    segments,
     signup,
     staff,
 )
 
-AREAS = (follow, signup, card, rewards, profile, privacy, earn, catalogue, staff, rules, help)
+AREAS = (
+    follow,
+    signup,
+    card,
+    rewards,
+    profile,
+    privacy,
+    earn,
+    catalogue,
+    staff,
+    rules,
+    segments,
+    help,
+)
 
 
 def build_registry() -> Registry:

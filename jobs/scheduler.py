@@ -22,7 +22,7 @@ from bot import configure_logging
 from bot.config import Config, ConfigError, load_config
 from bot.line_api import LineApi
 from bot.store import Store, connect
-from jobs import maintenance, points_jobs
+from jobs import maintenance, points_jobs, segment_jobs
 
 log = logging.getLogger("jobs.scheduler")
 
@@ -52,6 +52,9 @@ def build_scheduler(store: Store, line: LineApi | None, config: Config) -> Backg
         args=[store],
         id="reevaluate_tiers",
         **daily,
+    )
+    scheduler.add_job(
+        segment_jobs.score_rfm, "cron", hour=3, minute=30, args=[store], id="score_rfm", **daily
     )
     scheduler.add_job(
         points_jobs.expire_redemptions,

@@ -84,6 +84,11 @@ def sim():
 
 @pytest.fixture
 def config(mongo_uri, sim):
+    return app_settings(mongo_uri, sim)
+
+
+def app_settings(mongo_uri: str, sim) -> dict:
+    """Settings for an app under test: the dev server, the simulator, a fresh database."""
     return {
         "APP_ENV": "test",
         "MONGODB_URI": mongo_uri,

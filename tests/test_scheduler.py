@@ -76,6 +76,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "reevaluate_tiers",
             "send_expiry_notices",
             "expire_redemptions",
+            "score_rfm",
         }
     finally:
         worker.shutdown()

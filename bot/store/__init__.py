@@ -14,6 +14,7 @@ from bot.store.ledger import InsufficientPointsError, LedgerConflictError, Ledge
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
 from bot.store.rewards import RewardStore
+from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
 
@@ -25,6 +26,7 @@ class Store(
     LedgerStore,
     PurchaseStore,
     RewardStore,
+    SegmentStore,
     StaffStore,
     AuditStore,
     SettingsStore,

@@ -1,0 +1,102 @@
+"""Segment queries over members, saved segments, tags and RFM scores."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo.errors import DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+# Every segment key maps to one of these (DESIGN §6: segment with indexed finds).
+SEGMENT_INDEXES = [
+    IndexModel([("status", ASCENDING), ("reachable", ASCENDING)]),
+    IndexModel([("stats.last_visit", ASCENDING)]),
+    IndexModel([("stats.branch_list", ASCENDING)]),
+    IndexModel([("stats.top_hour", ASCENDING)]),
+    IndexModel([("stats.top_weekday", ASCENDING)]),
+    IndexModel([("stats.avg", ASCENDING)]),
+    IndexModel([("stats.spend", ASCENDING)]),
+    IndexModel([("stats.visits", ASCENDING)]),
+    IndexModel([("stats.overdue_at", ASCENDING)]),
+    IndexModel([("profile.birth_month", ASCENDING)]),
+    IndexModel([("profile.birthday", ASCENDING)]),
+    IndexModel([("profile.gender", ASCENDING)]),
+    IndexModel([("rfm.group", ASCENDING)]),
+    IndexModel([("joined_at", ASCENDING)]),
+    IndexModel([("tier", ASCENDING)]),
+    IndexModel([("locale", ASCENDING)]),
+    IndexModel([("tags", ASCENDING)]),
+    IndexModel([("marketing_opt_in", ASCENDING)]),
+]
+RFM_BATCH = 1000
+
+
+class SegmentStore(StoreBase):
+    INDEXES = {"members": SEGMENT_INDEXES, "segments": []}  # segments: _id = name
+
+    def count_members(self, query: dict) -> int:
+        return self.db.members.count_documents(query)
+
+    def sample_members(self, query: dict, limit: int = 5) -> list[dict]:
+        fields = {"code": 1, "profile.first_name": 1}
+        return list(self.db.members.find(query, fields).sort("_id", ASCENDING).limit(limit))
+
+    def member_ids(self, query: dict):
+        """Stream matching member ids (campaign targeting, tests)."""
+        return (doc["_id"] for doc in self.db.members.find(query, {"_id": 1}))
+
+    # -- saved segments ------------------------------------------------------------
+
+    def save_segment(self, name: str, filters: str, by: str) -> bool:
+        """Save or replace a named segment; False if the name is not allowed."""
+        try:
+            self.db.segments.update_one(
+                {"_id": name},
+                {"$set": {"filters": filters, "by": by, "updated_at": utcnow()}},
+                upsert=True,
+            )
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def segment(self, name: str) -> dict | None:
+        return self.db.segments.find_one({"_id": name})
+
+    def list_segments(self) -> list[dict]:
+        return list(self.db.segments.find().sort("_id", ASCENDING))
+
+    # -- tags ------------------------------------------------------------------------
+
+    def add_tag(self, member_id: str, tag: str) -> None:
+        self.update_member(member_id, {"$addToSet": {"tags": tag}})
+
+    def remove_tag(self, member_id: str, tag: str) -> None:
+        self.update_member(member_id, {"$pull": {"tags": tag}})
+
+    # -- RFM ---------------------------------------------------------------------------
+
+    def rfm_inputs(self):
+        """Stream (id, last visit, visits, spend, current rfm) of members who visited."""
+        fields = {"stats.last_visit": 1, "stats.visits": 1, "stats.spend": 1, "rfm": 1}
+        query = {"status": "member", "stats.visits": {"$gte": 1}}
+        return self.db.members.find(query, fields, batch_size=RFM_BATCH)
+
+    def set_rfm(self, scores: list[tuple[str, dict]]) -> None:
+        """Write changed scores: one bulk write on MongoDB, locked updates on FerretDB."""
+        if not scores:
+            return
+        if self.serialises_writes:
+            for member_id, rfm in scores:
+                self.update_member(member_id, {"$set": {"rfm": rfm}})
+            return
+        self.db.members.bulk_write(
+            [UpdateOne({"_id": m}, {"$set": {"rfm": rfm}}) for m, rfm in scores], ordered=False
+        )
+
+    def member_ids_with_purchases(self):
+        return (
+            doc["_id"] for doc in self.db.members.find({"stats.visits": {"$gte": 1}}, {"_id": 1})
+        )
+
+    def all_member_ids(self):
+        return (doc["_id"] for doc in self.db.members.find({}, {"_id": 1}))
