@@ -18,9 +18,10 @@ $(VENV)/.installed: requirements.txt
 
 devdb: $(DEVDB)
 
-$(DEVDB): $(DEVDB_SRC)
+$(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
 	mkdir -p .bin
-	cd tools/devdb && go build -o ../../$(DEVDB) .
+	tools/devdb/patch-ferretdb.sh
+	cd tools/devdb && go build -mod=vendor -o ../../$(DEVDB) .
 
 test: venv devdb
 	$(VENV)/bin/ruff check .

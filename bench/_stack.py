@@ -18,6 +18,7 @@ from simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET, TOKEN = "bench-secret", "bench-token"
+SERVER: dict = {}  # the dev server process of the running benchmark, if we started one
 
 
 def _free_port() -> int:
@@ -39,6 +40,7 @@ def database():
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        SERVER["process"] = server
         uri = f"mongodb://127.0.0.1:{port}/"
         client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=500)
         for _ in range(150):

@@ -139,6 +139,9 @@ def test_help_lists_exactly_the_commands_the_sender_may_use(owner, somchai):
         "/branch",
         "/member",
         "/rule",
+        "/segment",
+        "/tag",
+        "/untag",
         "/help",
     ]
     assert "/member <code|phone> — look up a member" in staff_help

@@ -11,7 +11,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pymongo
-from pymongo.errors import CollectionInvalid, DuplicateKeyError, PyMongoError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, PyMongoError
 
 log = logging.getLogger("bot.store")
 
@@ -40,6 +41,10 @@ def connect(uri: str, timeout_ms: int = 3000) -> pymongo.MongoClient:
 
 
 LOCK_TTL = timedelta(seconds=10)
+# FerretDB 1.24 keeps every statement's read open until a multi-statement write
+# ends; around 100 statements that exhausts its SQLite connections and the
+# command hangs. 32 statements per command is safe and nearly as fast.
+FERRETDB_BULK_CHUNK = 32
 LOCK_WAIT_SECONDS = 15.0
 
 
@@ -107,6 +112,37 @@ class StoreBase:
             yield
         finally:
             self.db.locks.delete_one({"_id": key, "token": token})
+
+    def bulk_update_members(self, updates: list[tuple[str, dict]]) -> None:
+        """Many member updates in one bulk write, each member's lock held (FerretDB).
+
+        The locks for a whole batch are taken with one unordered insert: members
+        whose lock is busy are updated one by one afterwards, the rest together.
+        """
+        if not updates:
+            return
+        if not self.serialises_writes:
+            self.db.members.bulk_write(
+                [UpdateOne({"_id": m}, u) for m, u in updates], ordered=False
+            )
+            return
+        token = uuid.uuid4().hex
+        expires = utcnow() + LOCK_TTL
+        locks = [{"_id": f"member:{m}", "token": token, "expires_at": expires} for m, _u in updates]
+        try:
+            self.db.locks.insert_many(locks, ordered=False)
+            busy: set[str] = set()
+        except BulkWriteError as error:
+            busy = {locks[e["index"]]["_id"] for e in error.details.get("writeErrors", [])}
+        held = [UpdateOne({"_id": m}, u) for m, u in updates if f"member:{m}" not in busy]
+        try:
+            for start in range(0, len(held), FERRETDB_BULK_CHUNK):
+                self.db.members.bulk_write(held[start : start + FERRETDB_BULK_CHUNK], ordered=False)
+        finally:
+            self.db.locks.delete_many({"token": token})
+        for member_id, update in updates:
+            if f"member:{member_id}" in busy:
+                self.update_member(member_id, update)
 
     def update_member(self, member_id: str, update: dict, condition: dict | None = None):
         """The one way member documents change (see `locked`)."""

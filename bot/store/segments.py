@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
@@ -75,23 +75,39 @@ class SegmentStore(StoreBase):
 
     # -- RFM ---------------------------------------------------------------------------
 
+    def member_pages(self, query: dict, fields: dict, size: int = RFM_BATCH):
+        """Members matching `query` in pages by _id, each page read completely.
+
+        No cursor stays open between pages: on FerretDB's SQLite an open read
+        cursor would hold a read transaction and block our own writes.
+        """
+        last = None
+        while True:
+            page_query = {**query, "_id": {"$gt": last}} if last is not None else query
+            page = list(self.db.members.find(page_query, fields).sort("_id", ASCENDING).limit(size))
+            if not page:
+                return
+            yield page
+            last = page[-1]["_id"]
+
     def rfm_inputs(self):
-        """Stream (id, last visit, visits, spend, current rfm) of members who visited."""
+        """Pages of (id, last visit, visits, spend, current rfm) of members who visited."""
         fields = {"stats.last_visit": 1, "stats.visits": 1, "stats.spend": 1, "rfm": 1}
-        query = {"status": "member", "stats.visits": {"$gte": 1}}
-        return self.db.members.find(query, fields, batch_size=RFM_BATCH)
+        return self.member_pages({"status": "member", "stats.visits": {"$gte": 1}}, fields)
 
     def set_rfm(self, scores: list[tuple[str, dict]]) -> None:
-        """Write changed scores: one bulk write on MongoDB, locked updates on FerretDB."""
-        if not scores:
-            return
-        if self.serialises_writes:
-            for member_id, rfm in scores:
-                self.update_member(member_id, {"$set": {"rfm": rfm}})
-            return
-        self.db.members.bulk_write(
-            [UpdateOne({"_id": m}, {"$set": {"rfm": rfm}}) for m, rfm in scores], ordered=False
-        )
+        """Write changed scores in one bulk write (member locks held on FerretDB)."""
+        self.bulk_update_members([(m, {"$set": {"rfm": rfm}}) for m, rfm in scores])
+
+    def stats_pages(self):
+        """Pages of (member id, stored stats), with their active purchases, by member id."""
+        for page in self.member_pages({}, {"stats": 1}):
+            ids = [doc["_id"] for doc in page]
+            purchases: dict[str, list] = {member_id: [] for member_id in ids}
+            cursor = self.db.purchases.find({"member_id": {"$in": ids}, "status": "active"})
+            for purchase in cursor:
+                purchases[purchase["member_id"]].append(purchase)
+            yield [(doc["_id"], doc.get("stats"), purchases[doc["_id"]]) for doc in page]
 
     def member_ids_with_purchases(self):
         return (
