@@ -71,9 +71,15 @@ class Clock:
     today: date
 
 
-def compile_filters(text: str, clock: Clock, campaign: bool = False) -> dict:
-    """The MongoDB query for a filter text; raises SegmentError naming a bad word."""
-    clauses = [dict(BASE)]
+def compile_filters(
+    text: str, clock: Clock, campaign: bool = False, base: dict | None = None
+) -> dict:
+    """The MongoDB query for a filter text; raises SegmentError naming a bad word.
+
+    `base` replaces the active-and-reachable condition (a campaign snapshot takes
+    blocked and opted-out members too, to count them as skipped).
+    """
+    clauses = [dict(BASE if base is None else base)]
     for word in text.split():
         negated = word.startswith("-") and len(word) > 1
         clause = _clause(word[1:] if negated else word, clock)

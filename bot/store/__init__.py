@@ -8,6 +8,7 @@ atomic writes and unique keys for idempotency.
 
 from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
+from bot.store.campaigns import CampaignStore
 from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
@@ -27,6 +28,7 @@ class Store(
     PurchaseStore,
     RewardStore,
     SegmentStore,
+    CampaignStore,
     StaffStore,
     AuditStore,
     SettingsStore,

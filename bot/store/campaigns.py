@@ -1,0 +1,133 @@
+"""Campaigns, journeys' settings, the deliveries ledger and link clicks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+
+class CampaignStore(StoreBase):
+    INDEXES = {
+        "campaigns": [IndexModel([("status", ASCENDING), ("next_run_at", ASCENDING)])],
+        "deliveries": [
+            IndexModel(
+                [("campaign_id", ASCENDING), ("run_id", ASCENDING), ("member_id", ASCENDING)],
+                unique=True,
+            ),
+            IndexModel([("run_id", ASCENDING), ("status", ASCENDING), ("batch", ASCENDING)]),
+            IndexModel([("member_id", ASCENDING), ("sent_at", ASCENDING)]),
+        ],
+        "clicks": [IndexModel([("delivery_id", ASCENDING)])],
+    }
+
+    # -- campaigns ------------------------------------------------------------------
+
+    def insert_campaign(self, campaign: dict) -> bool:
+        try:
+            self.db.campaigns.insert_one({**campaign, "created_at": utcnow()})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def campaign(self, campaign_id: str) -> dict | None:
+        return self.db.campaigns.find_one({"_id": campaign_id})
+
+    def list_campaigns(self) -> list[dict]:
+        return list(self.db.campaigns.find().sort("created_at", ASCENDING))
+
+    def update_campaign(self, campaign_id: str, changes: dict, status_was=None) -> dict | None:
+        """Change a campaign, only from the given status(es) when asked."""
+        query = {"_id": campaign_id}
+        if status_was is not None:
+            query["status"] = {"$in": [status_was] if isinstance(status_was, str) else status_was}
+        with self.locked(f"campaign:{campaign_id}"):
+            return self.db.campaigns.find_one_and_update(
+                query, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+
+    def due_campaigns(self, now: datetime) -> list[dict]:
+        """Scheduled campaigns whose time has come, and runs a crash left unfinished."""
+        return list(
+            self.db.campaigns.find(
+                {
+                    "$or": [
+                        {"status": "scheduled", "next_run_at": {"$lte": now}},
+                        {"status": "running"},
+                    ]
+                }
+            ).sort("next_run_at", ASCENDING)
+        )
+
+    # -- deliveries -------------------------------------------------------------------
+
+    def add_deliveries(self, rows: list[dict]) -> int:
+        """Snapshot audience rows; rows already there (a resumed run) are kept as they are."""
+        added = 0
+        now = utcnow()
+        for start in range(0, len(rows), 1000):
+            chunk = [{**row, "created_at": now} for row in rows[start : start + 1000]]
+            try:
+                self.db.deliveries.insert_many(chunk, ordered=False)
+                added += len(chunk)
+            except BulkWriteError as error:
+                added += len(chunk) - len(error.details.get("writeErrors", []))
+        return added
+
+    def pending_batches(self, run_id: str) -> list[int]:
+        return sorted(self.db.deliveries.distinct("batch", {"run_id": run_id, "status": "pending"}))
+
+    def batch_deliveries(self, run_id: str, batch: int) -> list[dict]:
+        return list(
+            self.db.deliveries.find({"run_id": run_id, "batch": batch, "status": "pending"}).sort(
+                "member_id", ASCENDING
+            )
+        )
+
+    def mark_deliveries(self, ids: list[str], status: str, **fields) -> None:
+        if ids:
+            self.db.deliveries.update_many(
+                {"_id": {"$in": ids}}, {"$set": {"status": status, **fields}}
+            )
+
+    def run_counts(self, run_id: str) -> dict:
+        counts = {}
+        for row in self.db.deliveries.aggregate(
+            [{"$match": {"run_id": run_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        ):
+            counts[row["_id"]] = row["n"]
+        return counts
+
+    def campaign_counts(self, campaign_id: str) -> dict:
+        counts = {}
+        for row in self.db.deliveries.aggregate(
+            [
+                {"$match": {"campaign_id": campaign_id}},
+                {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+            ]
+        ):
+            counts[row["_id"]] = row["n"]
+        return counts
+
+    def recent_sends(self, member_id: str, since: datetime) -> int:
+        return self.db.deliveries.count_documents(
+            {"member_id": member_id, "status": "sent", "sent_at": {"$gte": since}}
+        )
+
+    def delivery(self, delivery_id: str) -> dict | None:
+        return self.db.deliveries.find_one({"_id": delivery_id})
+
+    def has_delivery(self, campaign_id: str, run_id: str, member_id: str) -> bool:
+        query = {"campaign_id": campaign_id, "run_id": run_id, "member_id": member_id}
+        return self.db.deliveries.count_documents(query, limit=1) > 0
+
+    # -- clicks ----------------------------------------------------------------------
+
+    def record_click(self, delivery_id: str, run_id: str) -> None:
+        self.db.clicks.insert_one({"delivery_id": delivery_id, "run_id": run_id, "at": utcnow()})
+
+    def click_count(self, run_id: str) -> int:
+        return self.db.clicks.count_documents({"run_id": run_id})
