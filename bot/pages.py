@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 
 from bot import links, privacy, qr
 from bot.i18n import LOCALES, normalise_locale, translator
@@ -67,3 +67,19 @@ def qr_image(token: str):
         mimetype="image/png",
         headers={"Cache-Control": f"public, max-age={qr.LIFETIME_SECONDS}"},
     )
+
+
+@bp.get("/r/<token>")
+def tracked_link(token: str):
+    """A campaign link: count the click for its delivery, then go to the target."""
+    services = current_app.extensions["samachik"]
+    try:
+        subject = qr.read_token(services.config.SECRET_KEY, token, prefix="SML1")
+    except qr.TokenError:
+        abort(404)
+    run_id = subject.split(":", 1)[0] if not subject.startswith("run:") else subject[4:]
+    campaign = services.store.campaign(run_id.split("-", 1)[0])
+    if campaign is None or not campaign["content"].get("link"):
+        abort(404)
+    services.store.record_click(subject, run_id)
+    return redirect(campaign["content"]["link"], code=302)

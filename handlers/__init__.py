@@ -2,6 +2,7 @@
 
 from bot.registry import Registry
 from handlers import (
+    campaigns,
     card,
     catalogue,
     earn,
@@ -28,6 +29,7 @@ AREAS = (
     staff,
     rules,
     segments,
+    campaigns,
     help,
 )
 

@@ -19,10 +19,11 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import configure_logging
+from bot.campaigns import Sender
 from bot.config import Config, ConfigError, load_config
 from bot.line_api import LineApi
 from bot.store import Store, connect
-from jobs import maintenance, points_jobs, segment_jobs
+from jobs import campaign_jobs, journey_jobs, maintenance, points_jobs, segment_jobs
 
 log = logging.getLogger("jobs.scheduler")
 
@@ -66,6 +67,24 @@ def build_scheduler(store: Store, line: LineApi | None, config: Config) -> Backg
         max_instances=1,
     )
     if line is not None:
+        scheduler.add_job(
+            campaign_jobs.run_due,
+            "interval",
+            minutes=1,
+            args=[Sender(store, line, config)],
+            id="run_campaigns",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_job(
+            journey_jobs.run_journeys,
+            "cron",
+            hour=10,
+            minute=5,
+            args=[Sender(store, line, config)],
+            id="run_journeys",
+            **daily,
+        )
         scheduler.add_job(
             points_jobs.send_expiry_notices,
             "cron",

@@ -77,6 +77,8 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "send_expiry_notices",
             "expire_redemptions",
             "score_rfm",
+            "run_campaigns",
+            "run_journeys",
         }
     finally:
         worker.shutdown()

@@ -49,6 +49,11 @@ class CampaignStore(StoreBase):
                 query, {"$set": changes}, return_document=ReturnDocument.AFTER
             )
 
+    def push_run(self, campaign_id: str, summary: dict) -> None:
+        """Append a finished run's counts to the campaign."""
+        with self.locked(f"campaign:{campaign_id}"):
+            self.db.campaigns.update_one({"_id": campaign_id}, {"$push": {"runs": summary}})
+
     def due_campaigns(self, now: datetime) -> list[dict]:
         """Scheduled campaigns whose time has come, and runs a crash left unfinished."""
         return list(
@@ -112,10 +117,11 @@ class CampaignStore(StoreBase):
             counts[row["_id"]] = row["n"]
         return counts
 
-    def recent_sends(self, member_id: str, since: datetime) -> int:
-        return self.db.deliveries.count_documents(
-            {"member_id": member_id, "status": "sent", "sent_at": {"$gte": since}}
-        )
+    def recent_sends(self, member_id: str, since: datetime, campaign_id: str | None = None) -> int:
+        query = {"member_id": member_id, "status": "sent", "sent_at": {"$gte": since}}
+        if campaign_id:
+            query["campaign_id"] = campaign_id
+        return self.db.deliveries.count_documents(query)
 
     def delivery(self, delivery_id: str) -> dict | None:
         return self.db.deliveries.find_one({"_id": delivery_id})

@@ -1,0 +1,182 @@
+"""Owners: `/campaign new|list|show|test|pause|resume|cancel` (the worker sends)."""
+
+from __future__ import annotations
+
+from bot import campaigns
+from bot.campaigns import Sender, SpecError
+from bot.context import Context
+from bot.i18n import N_
+from bot.messages import tap, text
+from bot.registry import Registry, Role
+from bot.segments import Clock, compile_filters
+from bot.store import utcnow
+
+USAGE = N_(
+    "Usage: /campaign new <name> | audience: <segment or filters> | text: <message> "
+    "[| template: promotion|coupon|birthday|winback|news] [| title: …] [| image: https://…] "
+    "[| button: <label> | link: https://…] [| coupon: percent 20 14] [| holdout: 10] "
+    "[| at: now|2026-12-01 10:00] [| weekly: mon,thu 10:00] [| window: 7]\n"
+    "/campaign list · show|test|pause|resume|cancel <id>\n"
+    "Placeholders: {first_name} {points} {tier} {coupon_code} {expires}"
+)
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "/campaign",
+        role=Role.OWNER,
+        summary=N_("segmented, scheduled messages"),
+        usage=N_("new … | list | show | test | pause | resume | cancel <id>"),
+    )(campaign)
+    registry.on_postback("campaign_ok")(confirm)
+
+
+def campaign(ctx: Context) -> list:
+    """Dispatch the campaign subcommands."""
+    action = ctx.args[0].lower() if ctx.args else ""
+    if action == "new":
+        return new(ctx, ctx.text.split(None, 2)[2] if len(ctx.text.split(None, 2)) > 2 else "")
+    if action == "list":
+        return [text(_list(ctx))]
+    if action in ("show", "test", "pause", "resume", "cancel") and len(ctx.args) == 2:
+        found = ctx.store.campaign(ctx.args[1].upper())
+        if found is None:
+            ctx.audit["result"] = "not-found"
+            return [text(ctx._("No campaign %(id)s. See /campaign list.", id=ctx.args[1].upper()))]
+        return {"show": show, "test": test, "pause": pause, "resume": resume, "cancel": cancel}[
+            action
+        ](ctx, found)
+    ctx.audit["result"] = "usage"
+    return [text(ctx._(USAGE))]
+
+
+def new(ctx: Context, spec: str) -> list:
+    """Draft a campaign, show its audience and a preview; the owner confirms."""
+    now = utcnow()
+    try:
+        fields = campaigns.parse_spec(spec, ctx.store, now, ctx.config.tz)
+    except (SpecError, ValueError) as problem:
+        ctx.audit["result"] = "usage"
+        part = getattr(problem, "part", str(problem))
+        return [text(ctx._("I don't understand “%(part)s”.", part=part) + "\n" + ctx._(USAGE))]
+    campaign_id = campaigns.new_campaign_id()
+    ctx.store.insert_campaign(
+        {"_id": campaign_id, **fields, "status": "draft", "created_by": ctx.user_id}
+    )
+    clock = Clock(now=now, today=now.astimezone(ctx.config.tz).date())
+    audience = ctx.store.count_members(compile_filters(fields["filters"], clock, campaign=True))
+    preview = campaigns.render_message(
+        _sender(ctx), {**fields, "_id": campaign_id, "run_id": "preview"}, ctx.member, None
+    )
+    when = _when(ctx, fields)
+    summary = ctx._(
+        "Campaign %(id)s “%(name)s”: %(audience)s members with marketing consent, "
+        "%(holdout)s%% held out, %(when)s. The preview is above. Send it?",
+        id=campaign_id,
+        name=fields["name"],
+        audience=ctx.t.number(audience),
+        holdout=ctx.t.number(round(fields["holdout"] * 100)),
+        when=when,
+    )
+    items = [tap(ctx._("Confirm"), f"a=campaign_ok&c={campaign_id}")]
+    return [preview, text(summary, items=items)]
+
+
+def confirm(ctx: Context) -> list:
+    """Schedule a drafted campaign."""
+    if ctx.role < Role.OWNER:
+        return []
+    confirmed = ctx.store.update_campaign(
+        ctx.postback.get("c", ""), {"status": "scheduled"}, "draft"
+    )
+    if confirmed is None:
+        return [text(ctx._("That campaign is no longer a draft."))]
+    return [text(ctx._("Campaign %(id)s is scheduled.", id=confirmed["_id"]))]
+
+
+def show(ctx: Context, found: dict) -> list:
+    counts = ctx.store.campaign_counts(found["_id"])
+    parts = ", ".join(f"{k}: {ctx.t.number(v)}" for k, v in sorted(counts.items())) or "—"
+    return [
+        text(
+            ctx._(
+                "Campaign %(id)s “%(name)s” — %(status)s, %(when)s.\nDeliveries: %(counts)s",
+                id=found["_id"],
+                name=found["name"],
+                status=found["status"],
+                when=_when(ctx, found),
+                counts=parts,
+            )
+        )
+    ]
+
+
+def test(ctx: Context, found: dict) -> list:
+    """Send the campaign to yourself, as a member would see it."""
+    return [campaigns.render_message(_sender(ctx), {**found, "run_id": "test"}, ctx.member, None)]
+
+
+def pause(ctx: Context, found: dict) -> list:
+    paused = ctx.store.update_campaign(
+        found["_id"], {"status": "paused", "paused_from": found["status"]}, ["scheduled", "running"]
+    )
+    return [
+        text(
+            ctx._("Campaign %(id)s paused.", id=found["_id"])
+            if paused
+            else ctx._("Campaign %(id)s cannot be paused now.", id=found["_id"])
+        )
+    ]
+
+
+def resume(ctx: Context, found: dict) -> list:
+    back = found.get("paused_from", "scheduled")
+    resumed = ctx.store.update_campaign(found["_id"], {"status": back}, "paused")
+    return [
+        text(
+            ctx._("Campaign %(id)s resumed.", id=found["_id"])
+            if resumed
+            else ctx._("Campaign %(id)s is not paused.", id=found["_id"])
+        )
+    ]
+
+
+def cancel(ctx: Context, found: dict) -> list:
+    cancelled = ctx.store.update_campaign(
+        found["_id"], {"status": "cancelled"}, ["draft", "scheduled", "running", "paused", "quota"]
+    )
+    return [
+        text(
+            ctx._("Campaign %(id)s cancelled.", id=found["_id"])
+            if cancelled
+            else ctx._("Campaign %(id)s has already finished.", id=found["_id"])
+        )
+    ]
+
+
+def _list(ctx: Context) -> str:
+    found = ctx.store.list_campaigns()
+    if not found:
+        return ctx._("No campaigns yet.")
+    return "\n".join(
+        [ctx._("Campaigns:")]
+        + [f"{c['_id']} · {c['name']} · {c['status']} · {_when(ctx, c)}" for c in found]
+    )
+
+
+def _when(ctx: Context, campaign: dict) -> str:
+    schedule = campaign["schedule"]
+    if schedule["type"] == "weekly":
+        from bot.rules import describe_days  # noqa: PLC0415
+
+        return ctx._(
+            "weekly %(days)s at %(time)s",
+            days=describe_days(tuple(schedule["days"])),
+            time=schedule["time"],
+        )
+    moment = campaign.get("next_run_at") or schedule["at"]
+    return ctx._("at %(time)s", time=ctx.t.datetime(moment, ctx.config.tz, fmt="short"))
+
+
+def _sender(ctx: Context) -> Sender:
+    return Sender(ctx.store, ctx.services.line, ctx.config)

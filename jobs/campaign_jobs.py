@@ -1,0 +1,115 @@
+"""The worker's campaign runs and journeys (only the lease holder runs these)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from bot import campaigns
+from bot.campaigns import Sender
+from bot.line_api import LineApiError
+from bot.messages import text
+from bot.store import utcnow
+from bot.translate import translator_for
+
+log = logging.getLogger(__name__)
+
+
+def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
+    """Start due campaigns and resume unfinished runs; returns the run ids worked on."""
+    store, config = sender.store, sender.config
+    worked = []
+    quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
+    for due in store.due_campaigns(utcnow()):
+        waiting = due.get("resume_at") and due["resume_at"] > utcnow()
+        if due["status"] == "running" and waiting:
+            continue
+        run_id = _claim(store, due)
+        if run_id is None:
+            continue
+        campaign = store.campaign(due["_id"])
+        resume = campaigns.quiet_now(utcnow(), config.tz, quiet)
+        if resume is not None:
+            store.update_campaign(campaign["_id"], {"resume_at": resume})
+            continue
+        if not campaign.get("snapshot_done"):
+            campaigns.snapshot(store, campaign, run_id, utcnow(), config.tz)
+            if not _quota_allows(sender, campaign, run_id):
+                continue
+            store.update_campaign(campaign["_id"], {"snapshot_done": True})
+        stop = lambda c=campaign: should_stop() or _stopped(store, c["_id"])  # noqa: E731
+        counts = campaigns.send_run(sender, campaign, run_id, should_stop=stop)
+        worked.append(run_id)
+        if store.pending_batches(run_id):
+            continue  # paused or stopped: the rest goes on resume
+        _finish(store, campaign, run_id, counts, config.tz)
+    return worked
+
+
+def _claim(store, campaign: dict) -> str | None:
+    """Take a scheduled campaign into a new run, or carry on the one already running."""
+    if campaign["status"] == "running":
+        return campaign["run_id"]
+    run_id = f"{campaign['_id']}-{uuid.uuid4().hex[:8]}"
+    claimed = store.update_campaign(
+        campaign["_id"],
+        {"status": "running", "run_id": run_id, "run_started_at": utcnow(), "snapshot_done": False},
+        status_was="scheduled",
+    )
+    return run_id if claimed else None
+
+
+def _stopped(store, campaign_id: str) -> bool:
+    return store.campaign(campaign_id)["status"] != "running"
+
+
+def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
+    """Stop before a run that would use more messages than the month has left."""
+    pending = sender.store.run_counts(run_id).get("pending", 0)
+    try:
+        quota = sender.line.quota()
+    except LineApiError:
+        return True  # cannot tell; LINE refuses with 429 when the quota is really gone
+    left = quota["limit"] - quota["used"] if quota["type"] == "limited" else pending
+    if pending <= left:
+        return True
+    sender.store.update_campaign(campaign["_id"], {"status": "quota"})
+    owner = sender.store.member_by_line_id(campaign.get("created_by", ""))
+    t = translator_for(owner or {}, sender.config)
+    try:
+        sender.line.push(
+            campaign["created_by"],
+            [
+                text(
+                    t._(
+                        "Campaign %(id)s was not sent: it needs %(needed)s messages but only "
+                        "%(left)s are left this month.",
+                        id=campaign["_id"],
+                        needed=t.number(pending),
+                        left=t.number(left),
+                    )
+                )
+            ],
+        )
+    except LineApiError:
+        log.warning("could not tell the owner about the quota")
+    return False
+
+
+def _finish(store, campaign: dict, run_id: str, counts: dict, tz) -> None:
+    summary = {"run_id": run_id, "finished_at": utcnow(), "counts": counts}
+    following = None
+    if campaign["schedule"]["type"] == "weekly":
+        following = campaigns.next_run(campaign["schedule"], utcnow() + timedelta(minutes=1), tz)
+    store.push_run(campaign["_id"], summary)
+    store.update_campaign(
+        campaign["_id"],
+        {
+            "status": "scheduled" if following else "done",
+            "next_run_at": following,
+            "run_id": None,
+            "resume_at": None,
+        },
+        status_was="running",
+    )

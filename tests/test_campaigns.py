@@ -1,0 +1,233 @@
+"""Campaigns and journeys from the worker: once per member, holdout, skips, resumes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from bot import campaigns, points, privacy
+from bot.campaigns import Sender
+from jobs import campaign_jobs, journey_jobs
+from simulator import texts, user_id_for
+
+WEDNESDAY_10AM = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok
+
+
+@pytest.fixture
+def sender(services):
+    return Sender(services.store, services.line, services.config, threads=2)
+
+
+@pytest.fixture
+def crowd(sim, store, services):
+    """Ten members who opted in, all friends of the account."""
+    users = []
+    for index in range(10):
+        name = f"guest{index}"
+        member, _new = store.record_follow(user_id_for(name), "en")
+        profile = {
+            "first_name": f"Guest{index}",
+            "last_name": "X",
+            "phone": f"+66800000{index:03d}",
+            "birthday": "1990-11-25" if index == 0 else "1990-01-15",
+            "birth_month": 11 if index == 0 else 1,
+        }
+        store.claim_member_code(f"GST{index:03d}", member["_id"])
+        store.complete_signup(
+            member["_id"],
+            f"GST{index:03d}",
+            profile,
+            [privacy.consent("marketing", True, "test")],
+            True,
+        )
+        user = sim.user(name, language="en")
+        user.state.friend = True
+        users.append(user)
+    return users
+
+
+def campaign_messages(user) -> list[dict]:
+    return [m for m in user.inbox if m.get("type") == "flex"]
+
+
+def create(owner, spec: str) -> str:
+    replies = owner.says(f"/campaign new {spec}")
+    confirm = replies[-1]["quickReply"]["items"][0]["action"]["data"]
+    owner.taps(confirm)
+    return confirm.split("c=")[1]
+
+
+def test_a_scheduled_campaign_fires_once_at_its_time(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(
+            owner,
+            "Tea week | audience: optin | text: Hello {first_name}! | holdout: 0 "
+            "| at: 2026-11-25 11:00",
+        )
+        assert campaign_jobs.run_due(sender) == []
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=1, minutes=5), tick=False):
+        assert len(campaign_jobs.run_due(sender)) == 1
+        assert campaign_jobs.run_due(sender) == []
+
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+    first = campaign_messages(crowd[3])[0]
+    assert first["contents"]["body"]["contents"][0]["text"] == "Hello Guest3!"
+    assert store.campaign(cid)["status"] == "done"
+    assert store.campaign_counts(cid) == {"sent": 10}
+
+
+def test_a_weekly_campaign_fires_each_week(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=1), tick=False):
+        cid = create(
+            owner,
+            "Hump day | audience: optin | text: Two-for-one today | holdout: 0 | weekly: wed 10:00",
+        )
+    for week in range(2):
+        with time_machine.travel(WEDNESDAY_10AM + timedelta(days=7 * week, minutes=2), tick=False):
+            store.put_setting("campaign_cap", [5, 7])
+            campaign_jobs.run_due(sender)
+            campaign_jobs.run_due(sender)
+
+    assert all(len(campaign_messages(u)) == 2 for u in crowd)
+    assert store.campaign(cid)["status"] == "scheduled"
+    assert len(store.campaign(cid)["runs"]) == 2
+
+
+def test_holdout_members_receive_nothing(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Held | audience: optin | text: Hi | holdout: 50")
+        campaign_jobs.run_due(sender)
+
+    counts = store.campaign_counts(cid)
+    assert counts["holdout"] + counts["sent"] == 10 and counts["holdout"] > 0
+    by_member = {u.id: len(campaign_messages(u)) for u in crowd}
+    held = {
+        user_id_for(f"guest{i}")
+        for i in range(10)
+        if campaigns.in_holdout(cid, store.member_by_line_id(user_id_for(f"guest{i}"))["_id"], 0.5)
+    }
+    assert all(by_member[u] == 0 for u in held) and all(
+        by_member[u] == 1 for u in set(by_member) - held
+    )
+
+
+def test_opted_out_blocked_and_capped_members_are_skipped_and_counted(owner, crowd, sender, store):
+    store.record_consent(
+        store.member_by_line_id(crowd[0].id)["_id"], privacy.consent("marketing", False, "command")
+    )
+    store.record_unfollow(crowd[1].id)
+    crowd[1].state.friend = False
+    store.put_setting("campaign_cap", [1, 7])
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        create(owner, "First | audience: optin | text: One | holdout: 0")
+        campaign_jobs.run_due(sender)
+        cid = create(owner, "Second | audience: all | text: Two | holdout: 0")
+        campaign_jobs.run_due(sender)
+
+    assert store.campaign_counts(cid) == {
+        "skipped_optout": 1,
+        "skipped_blocked": 1,
+        "capped": 8,
+    }
+    assert all(len(campaign_messages(u)) <= 1 for u in crowd)
+
+
+def test_a_run_stopped_midway_resumes_without_duplicates(owner, crowd, sender, store, sim):
+    store.put_setting("campaign_batch_size", 3)
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Big | audience: optin | text: Same for everyone | holdout: 0")
+        batches = []
+        original = sender.threads
+        sender.threads = 1
+        # The worker dies after its first batch (the stop check runs between batches).
+        campaign_jobs.run_due(
+            sender, should_stop=lambda: bool(batches.append(1)) or len(batches) > 1
+        )
+        partial = sum(len(campaign_messages(u)) for u in crowd)
+        sender.threads = original
+        campaign_jobs.run_due(sender)
+
+    assert 0 < partial < 10
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+    assert store.campaign_counts(cid) == {"sent": 10}
+    assert len(sim.requests("multicast")) == 4  # 10 members in batches of 3
+
+
+def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
+    owner, crowd, sender, store, sim
+):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Again | audience: optin | text: Same for everyone | holdout: 0")
+        campaign_jobs.run_due(sender)
+        run_id = store.campaign(cid)["runs"][0]["run_id"]
+        # The worker crashed after LINE accepted the batch but before marking it sent.
+        store.db.deliveries.update_many({"run_id": run_id}, {"$set": {"status": "pending"}})
+        store.update_campaign(cid, {"status": "running", "run_id": run_id, "snapshot_done": True})
+        campaign_jobs.run_due(sender)
+
+    assert [r["status"] for r in sim.requests("multicast")] == [200, 409]
+    assert store.campaign_counts(cid) == {"sent": 10}
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+
+
+def test_quiet_hours_postpone_a_run(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=12), tick=False):  # 22:00
+        create(owner, "Late | audience: optin | text: Night | holdout: 0")
+        campaign_jobs.run_due(sender)
+    assert all(campaign_messages(u) == [] for u in crowd)
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=23, minutes=5), tick=False):  # 09:05
+        campaign_jobs.run_due(sender)
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+
+
+def test_campaign_links_count_clicks(owner, crowd, sender, store, client):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(
+            owner,
+            "Menu | audience: optin | text: New menu {first_name} | holdout: 0 "
+            "| button: See menu | link: https://example.com/menu",
+        )
+        campaign_jobs.run_due(sender)
+    button = campaign_messages(crowd[0])[0]["contents"]["footer"]["contents"][0]["action"]
+    path = "/" + button["uri"].split("/", 3)[3]
+
+    response = client.get(path)
+
+    assert (
+        response.status_code == 302 and response.headers["Location"] == "https://example.com/menu"
+    )
+    assert store.click_count(store.campaign(cid)["runs"][0]["run_id"]) == 1
+
+
+def test_bad_campaign_specs_name_the_problem(owner):
+    reply = texts(owner.says("/campaign new Oops | audience: colour:red | text: x"))[0]
+    assert reply.startswith("I don't understand")
+    assert texts(owner.says("/campaign new Oops | text: x | at: someday"))[0].startswith(
+        "I don't understand"
+    )
+
+
+def test_birthday_journey_fires_on_the_day_once(crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["birthday"] == 1
+        assert journey_jobs.run_journeys(sender)["birthday"] == 0
+
+    birthday = campaign_messages(crowd[0])
+    assert len(birthday) == 1
+    assert birthday[0]["contents"]["header"]["contents"][0]["text"] == "Happy birthday, Guest0!"
+    assert all(campaign_messages(u) == [] for u in crowd[1:])
+    assert store.member_coupons(store.member_by_line_id(crowd[0].id)["_id"])
+
+
+def test_after_purchase_journey_fires_30_days_later_once(crowd, sender, store, services):
+    member = store.member_by_line_id(crowd[5].id)
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=30), tick=False):
+        points.earn(store, member, 15000, None, "staff", None, services.config.tz)
+
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=1), tick=False):
+        assert journey_jobs.run_journeys(sender)["after_purchase"] == 0
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["after_purchase"] == 1
+        assert journey_jobs.run_journeys(sender)["after_purchase"] == 0
+
+    assert len(campaign_messages(crowd[5])) == 1
