@@ -223,14 +223,15 @@ def snapshot(
     if extra:
         query["$and"].append(extra)
     cap, cap_days = store.get_setting("campaign_cap", list(DEFAULT_CAP))
+    sent_lately = store.recent_send_counts(now - timedelta(days=cap_days))
     batch_size = int(store.get_setting("campaign_batch_size", BATCH_SIZE))
     fields = {"reachable": 1, "marketing_opt_in": 1, "line_user_id": 1, "profile.birthday": 1}
-    rows, pending = [], 0
+    rows, pending, batch_rows = [], 0, {}
     for page in store.member_pages(query, fields):
         for member in page:
-            if not keep(member) or store.has_delivery(campaign["_id"], run_id, member["_id"]):
+            if not keep(member) or store.has_delivery(run_id, member["_id"]):
                 continue
-            status = _status_for(store, campaign, member, now, cap, cap_days)
+            status = _status_for(campaign, member, sent_lately.get(member["_id"], 0), cap)
             row = {
                 "_id": f"{run_id}:{member['_id']}",
                 "campaign_id": campaign["_id"],
@@ -243,9 +244,18 @@ def snapshot(
             if status == "pending":
                 row["batch"] = pending // batch_size
                 pending += 1
+                batch_rows.setdefault(row["batch"], []).append(
+                    {k: row[k] for k in ("_id", "member_id", "line_user_id")}
+                )
             rows.append(row)
         store.add_deliveries(rows)
         rows = []
+    store.add_batches(
+        [
+            {"_id": f"{run_id}:b{n}", "run_id": run_id, "number": n, "rows": r}
+            for n, r in batch_rows.items()
+        ]
+    )
     return store.run_counts(run_id)
 
 
@@ -267,19 +277,19 @@ def snapshot_journey(
         start, end = journey["between"]
         extra = {"stats.last_visit": {"$gte": start, "$lt": end}}
     if once_per_days:
-        since = now - timedelta(days=once_per_days)
-        keep = lambda m: store.recent_sends(m["_id"], since, journey["_id"]) == 0  # noqa: E731
+        already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
+        keep = lambda m: m["_id"] not in already  # noqa: E731
     return snapshot(store, journey, run_id, now, tz, extra=extra, keep=keep)
 
 
-def _status_for(store, campaign, member, now, cap, cap_days) -> str:
+def _status_for(campaign, member, sent_lately: int, cap: int) -> str:
     if not member.get("reachable", True):
         return "skipped_blocked"
     if not member.get("marketing_opt_in"):
         return "skipped_optout"
     if in_holdout(campaign["_id"], member["_id"], campaign.get("holdout", 0)):
         return "holdout"
-    if store.recent_sends(member["_id"], now - timedelta(days=cap_days)) >= cap:
+    if sent_lately >= cap:
         return "capped"
     return "pending"
 
@@ -293,6 +303,11 @@ class Sender:
     line: LineApi
     config: Config
     threads: int = SEND_THREADS
+
+    def __post_init__(self):
+        # FerretDB hangs under concurrent multi-statement writes: send one batch at a time.
+        if self.store.serialises_writes:
+            self.threads = 1
 
 
 def render_message(
@@ -447,6 +462,7 @@ def _send_batch(
         sent = [r["_id"] for r in rows if r["line_user_id"] not in failed]
         store.mark_deliveries(sent, "sent", sent_at=now)
         store.mark_deliveries([r["_id"] for r in rows if r["_id"] not in sent], "failed")
+        store.finish_batch(run_id, batch)
         return
     for row in rows:
         member = store.member_by_id(row["member_id"])
@@ -478,6 +494,7 @@ def _send_batch(
             store.mark_deliveries([row["_id"]], "failed", error=str(error.status))
             if error.permanent and error.status in (400, 403):
                 store.record_unfollow(member["line_user_id"])
+    store.finish_batch(run_id, batch)
 
 
 def new_campaign_id() -> str:

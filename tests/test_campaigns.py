@@ -162,6 +162,7 @@ def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
         run_id = store.campaign(cid)["runs"][0]["run_id"]
         # The worker crashed after LINE accepted the batch but before marking it sent.
         store.db.deliveries.update_many({"run_id": run_id}, {"$set": {"status": "pending"}})
+        store.db.batches.update_many({"run_id": run_id}, {"$set": {"status": "pending"}})
         store.update_campaign(cid, {"status": "running", "run_id": run_id, "snapshot_done": True})
         campaign_jobs.run_due(sender)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from bot.store.base import StoreBase, utcnow
+from bot.store.base import FERRETDB_BULK_CHUNK, StoreBase, utcnow
+
+_BULK_TURN = threading.Lock()
 
 
 class CampaignStore(StoreBase):
@@ -22,6 +25,9 @@ class CampaignStore(StoreBase):
             IndexModel([("member_id", ASCENDING), ("sent_at", ASCENDING)]),
         ],
         "clicks": [IndexModel([("delivery_id", ASCENDING)])],
+        # One document per send batch (_id = "<run>:b<n>"): the unit a run works
+        # through. Fetched by _id, the one lookup FerretDB's SQLite backend indexes.
+        "batches": [IndexModel([("run_id", ASCENDING), ("status", ASCENDING)])],
     }
 
     # -- campaigns ------------------------------------------------------------------
@@ -82,20 +88,34 @@ class CampaignStore(StoreBase):
                 added += len(chunk) - len(error.details.get("writeErrors", []))
         return added
 
+    def add_batches(self, batches: list[dict]) -> None:
+        for batch in batches:
+            try:
+                self.db.batches.insert_one({**batch, "status": "pending"})
+            except DuplicateKeyError:
+                continue
+
     def pending_batches(self, run_id: str) -> list[int]:
-        return sorted(self.db.deliveries.distinct("batch", {"run_id": run_id, "status": "pending"}))
+        query = {"run_id": run_id, "status": "pending"}
+        return sorted(doc["number"] for doc in self.db.batches.find(query, {"number": 1}))
 
     def batch_deliveries(self, run_id: str, batch: int) -> list[dict]:
-        return list(
-            self.db.deliveries.find({"run_id": run_id, "batch": batch, "status": "pending"}).sort(
-                "member_id", ASCENDING
-            )
-        )
+        """The batch's rows still to send (id, member id, LINE id)."""
+        doc = self.db.batches.find_one({"_id": f"{run_id}:b{batch}"})
+        if doc is None or doc["status"] != "pending":
+            return []
+        done = set(doc.get("done", []))
+        return [row for row in doc["rows"] if row["_id"] not in done]
+
+    def finish_batch(self, run_id: str, batch: int) -> None:
+        self.db.batches.update_one({"_id": f"{run_id}:b{batch}"}, {"$set": {"status": "sent"}})
 
     def mark_deliveries(self, ids: list[str], status: str, **fields) -> None:
-        if ids:
-            self.db.deliveries.update_many(
-                {"_id": {"$in": ids}}, {"$set": {"status": status, **fields}}
+        """Set the status of deliveries by _id, in small bulk writes (see base.py)."""
+        updates = [UpdateOne({"_id": i}, {"$set": {"status": status, **fields}}) for i in ids]
+        for start in range(0, len(updates), FERRETDB_BULK_CHUNK):
+            self.db.deliveries.bulk_write(
+                updates[start : start + FERRETDB_BULK_CHUNK], ordered=False
             )
 
     def run_counts(self, run_id: str) -> dict:
@@ -123,12 +143,21 @@ class CampaignStore(StoreBase):
             query["campaign_id"] = campaign_id
         return self.db.deliveries.count_documents(query)
 
+    def recent_send_counts(self, since: datetime, campaign_id: str | None = None) -> dict:
+        """member id → messages sent since `since` (one pass, for caps at snapshot time)."""
+        match = {"status": "sent", "sent_at": {"$gte": since}}
+        if campaign_id:
+            match["campaign_id"] = campaign_id
+        rows = self.db.deliveries.aggregate(
+            [{"$match": match}, {"$group": {"_id": "$member_id", "n": {"$sum": 1}}}]
+        )
+        return {row["_id"]: row["n"] for row in rows}
+
     def delivery(self, delivery_id: str) -> dict | None:
         return self.db.deliveries.find_one({"_id": delivery_id})
 
-    def has_delivery(self, campaign_id: str, run_id: str, member_id: str) -> bool:
-        query = {"campaign_id": campaign_id, "run_id": run_id, "member_id": member_id}
-        return self.db.deliveries.count_documents(query, limit=1) > 0
+    def has_delivery(self, run_id: str, member_id: str) -> bool:
+        return self.db.deliveries.find_one({"_id": f"{run_id}:{member_id}"}, {"_id": 1}) is not None
 
     # -- clicks ----------------------------------------------------------------------
 
