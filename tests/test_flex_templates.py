@@ -7,6 +7,106 @@ import flex_templates
 from flex_templates import TemplateError
 
 SAMPLES = {
+    "campaign_promotion": {
+        "hero": None,
+        "title": "Happy birthday, Alice!",
+        "body": "A treat from us: show code C2345678 by 30 Nov.",
+        "coupon": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {
+                        "type": "uri",
+                        "label": "See menu",
+                        "uri": "https://example.com/r/x",
+                    },
+                }
+            ],
+        },
+    },
+    "campaign_coupon": {
+        "hero": None,
+        "title": "Happy birthday, Alice!",
+        "body": "A treat from us: show code C2345678 by 30 Nov.",
+        "coupon": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {
+                        "type": "uri",
+                        "label": "See menu",
+                        "uri": "https://example.com/r/x",
+                    },
+                }
+            ],
+        },
+    },
+    "campaign_birthday": {
+        "hero": None,
+        "title": "Happy birthday, Alice!",
+        "body": "A treat from us: show code C2345678 by 30 Nov.",
+        "coupon": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {
+                        "type": "uri",
+                        "label": "See menu",
+                        "uri": "https://example.com/r/x",
+                    },
+                }
+            ],
+        },
+    },
+    "campaign_winback": {
+        "hero": None,
+        "title": "Happy birthday, Alice!",
+        "body": "A treat from us: show code C2345678 by 30 Nov.",
+        "coupon": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {
+                        "type": "uri",
+                        "label": "See menu",
+                        "uri": "https://example.com/r/x",
+                    },
+                }
+            ],
+        },
+    },
+    "campaign_news": {
+        "hero": None,
+        "title": "Happy birthday, Alice!",
+        "body": "A treat from us: show code C2345678 by 30 Nov.",
+        "coupon": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {
+                        "type": "uri",
+                        "label": "See menu",
+                        "uri": "https://example.com/r/x",
+                    },
+                }
+            ],
+        },
+    },
     "reward": {
         "hero": {
             "type": "image",
