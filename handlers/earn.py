@@ -10,10 +10,9 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.messages import text
 from bot.registry import Registry, Role
-from bot.rules import describe_days
 from bot.store import utcnow
 from bot.translate import translator_for
-from handlers.labels import tier_label
+from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member
 
 AMOUNT = re.compile(r"^(?:฿|NT\$|\$)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
@@ -148,7 +147,7 @@ def _staff_receipt(ctx: Context, member: dict, result: points.EarnResult) -> str
     purchase, earning = result.purchase, result.earning
     how = [ctx._("base %(points)s", points=ctx.t.number(earning.base))]
     if earning.promotion:
-        how.append(_promotion_text(ctx, earning.promotion))
+        how.append(promotion_label(ctx.t, earning.promotion))
     if earning.tier_factor != 1:
         how.append(f"{tier_label(ctx.t, result.tier_before)} ×{ctx.t.number(earning.tier_factor)}")
     lines = [
@@ -169,17 +168,6 @@ def _staff_receipt(ctx: Context, member: dict, result: points.EarnResult) -> str
     if result.upgraded:
         lines.append(ctx._("Upgraded to %(tier)s!", tier=tier_label(ctx.t, result.tier_after)))
     return "\n".join(lines)
-
-
-def _promotion_text(ctx: Context, promotion) -> str:
-    parts = [f"×{ctx.t.number(promotion.factor)}"]
-    if promotion.branch:
-        parts.append(promotion.branch)
-    if promotion.days:
-        parts.append(describe_days(promotion.days))
-    if promotion.start:
-        parts.append(f"{promotion.start}–{promotion.end}")
-    return " ".join(parts)
 
 
 def _notify_member(ctx: Context, member: dict, result: points.EarnResult) -> None:

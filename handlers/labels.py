@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from bot.rules import Tier
+from bot.rules import Promotion, Tier, describe_days
 
 TIER_NAMES = {"member": N_("Member"), "silver": N_("Silver"), "gold": N_("Gold")}
 MOVEMENTS = {
@@ -24,3 +24,17 @@ def tier_label(t: Translator, tier: Tier) -> str:
 
 def movement_label(t: Translator, kind: str) -> str:
     return t._(MOVEMENTS.get(kind, kind))
+
+
+def promotion_label(t: Translator, promotion: Promotion, with_dates: bool = False) -> str:
+    """×2 asoke Mon–Fri 14:00–16:00 (and its dates, for the owner)."""
+    parts = [f"×{t.number(promotion.factor)}"]
+    if promotion.branch:
+        parts.append(promotion.branch)
+    if promotion.days:
+        parts.append(describe_days(promotion.days))
+    if promotion.start:
+        parts.append(f"{promotion.start}–{promotion.end}")
+    if with_dates and (promotion.valid_from or promotion.valid_until):
+        parts.append(f"{promotion.valid_from or '…'} → {promotion.valid_until or '…'}")
+    return " ".join(parts)

@@ -12,9 +12,9 @@ from bot.i18n import N_
 from bot.member_codes import new_code
 from bot.messages import text
 from bot.registry import Registry, Role
-from bot.rules import EarnRules, Promotion, Tier, describe_days, parse_days, parse_window
+from bot.rules import EarnRules, Promotion, Tier, parse_days, parse_window
 from handlers.earn import parse_amount
-from handlers.labels import tier_label
+from handlers.labels import promotion_label, tier_label
 
 USAGE = N_(
     "Usage:\n"
@@ -188,14 +188,5 @@ def describe(ctx: Context, rules: EarnRules) -> str:
     if not rules.promotions:
         lines.append("• " + ctx._("none"))
     for promo in rules.promotions:
-        parts = [f"{promo.id}: ×{t.number(promo.factor)}"]
-        if promo.branch:
-            parts.append(promo.branch)
-        if promo.days:
-            parts.append(describe_days(promo.days))
-        if promo.start:
-            parts.append(f"{promo.start}–{promo.end}")
-        if promo.valid_from or promo.valid_until:
-            parts.append(f"{promo.valid_from or '…'} → {promo.valid_until or '…'}")
-        lines.append("• " + " ".join(parts))
+        lines.append(f"• {promo.id}: {promotion_label(t, promo, with_dates=True)}")
     return "\n".join(lines)

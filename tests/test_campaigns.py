@@ -232,3 +232,12 @@ def test_after_purchase_journey_fires_30_days_later_once(crowd, sender, store, s
         assert journey_jobs.run_journeys(sender)["after_purchase"] == 0
 
     assert len(campaign_messages(crowd[5])) == 1
+
+
+def test_journeys_can_be_switched_off(owner, crowd, sender):
+    assert texts(owner.says("/journey off birthday"))[0].splitlines()[1] == "• birthday: off"
+    assert "after_purchase: on (45d)" in texts(owner.says("/journey set after_purchase days 45"))[0]
+
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert "birthday" not in journey_jobs.run_journeys(sender)
+    assert campaign_messages(crowd[0]) == []

@@ -4,109 +4,27 @@ import pytest
 from linebot.v3.messaging import FlexMessage
 
 import flex_templates
+from bot import campaigns
 from flex_templates import TemplateError
 
+CAMPAIGN_SAMPLE = {
+    "hero": None,
+    "title": "Happy birthday, Alice!",
+    "body": "A treat from us: show code C2345678 by 30 Nov.",
+    "coupon": None,
+    "footer": {
+        "type": "box",
+        "layout": "vertical",
+        "contents": [
+            {
+                "type": "button",
+                "action": {"type": "uri", "label": "See menu", "uri": "https://example.com/r/x"},
+            }
+        ],
+    },
+}
 SAMPLES = {
-    "campaign_promotion": {
-        "hero": None,
-        "title": "Happy birthday, Alice!",
-        "body": "A treat from us: show code C2345678 by 30 Nov.",
-        "coupon": None,
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "action": {
-                        "type": "uri",
-                        "label": "See menu",
-                        "uri": "https://example.com/r/x",
-                    },
-                }
-            ],
-        },
-    },
-    "campaign_coupon": {
-        "hero": None,
-        "title": "Happy birthday, Alice!",
-        "body": "A treat from us: show code C2345678 by 30 Nov.",
-        "coupon": None,
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "action": {
-                        "type": "uri",
-                        "label": "See menu",
-                        "uri": "https://example.com/r/x",
-                    },
-                }
-            ],
-        },
-    },
-    "campaign_birthday": {
-        "hero": None,
-        "title": "Happy birthday, Alice!",
-        "body": "A treat from us: show code C2345678 by 30 Nov.",
-        "coupon": None,
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "action": {
-                        "type": "uri",
-                        "label": "See menu",
-                        "uri": "https://example.com/r/x",
-                    },
-                }
-            ],
-        },
-    },
-    "campaign_winback": {
-        "hero": None,
-        "title": "Happy birthday, Alice!",
-        "body": "A treat from us: show code C2345678 by 30 Nov.",
-        "coupon": None,
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "action": {
-                        "type": "uri",
-                        "label": "See menu",
-                        "uri": "https://example.com/r/x",
-                    },
-                }
-            ],
-        },
-    },
-    "campaign_news": {
-        "hero": None,
-        "title": "Happy birthday, Alice!",
-        "body": "A treat from us: show code C2345678 by 30 Nov.",
-        "coupon": None,
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "action": {
-                        "type": "uri",
-                        "label": "See menu",
-                        "uri": "https://example.com/r/x",
-                    },
-                }
-            ],
-        },
-    },
+    **{f"campaign_{name}": CAMPAIGN_SAMPLE for name in campaigns.TEMPLATES},
     "reward": {
         "hero": {
             "type": "image",
