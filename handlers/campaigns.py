@@ -29,6 +29,7 @@ def register(registry: Registry) -> None:
         usage=N_("new … | list | show | test | pause | resume | cancel <id>"),
     )(campaign)
     registry.on_postback("campaign_ok")(confirm)
+    registry.flow("campaign")(wizard_answer)
     registry.command(
         "/journey",
         role=Role.OWNER,
@@ -41,7 +42,8 @@ def campaign(ctx: Context) -> list:
     """Dispatch the campaign subcommands."""
     action = ctx.args[0].lower() if ctx.args else ""
     if action == "new":
-        return new(ctx, ctx.text.split(None, 2)[2] if len(ctx.text.split(None, 2)) > 2 else "")
+        spec = ctx.text.split(None, 2)[2] if len(ctx.text.split(None, 2)) > 2 else ""
+        return new(ctx, spec) if spec else start_wizard(ctx)
     if action == "list":
         return [text(_list(ctx))]
     if action in ("show", "test", "pause", "resume", "cancel") and len(ctx.args) == 2:
@@ -72,7 +74,10 @@ def new(ctx: Context, spec: str) -> list:
     clock = Clock(now=now, today=now.astimezone(ctx.config.tz).date())
     audience = ctx.store.count_members(compile_filters(fields["filters"], clock, campaign=True))
     preview = campaigns.render_message(
-        _sender(ctx), {**fields, "_id": campaign_id, "run_id": "preview"}, ctx.member, None
+        _sender(ctx),
+        {**fields, "_id": campaign_id, "run_id": "preview"},
+        _preview_member(ctx),
+        None,
     )
     when = _when(ctx, fields)
     summary = ctx._(
@@ -86,6 +91,18 @@ def new(ctx: Context, spec: str) -> list:
     )
     items = [tap(ctx._("Confirm"), f"a=campaign_ok&c={campaign_id}")]
     return [preview, text(summary, items=items)]
+
+
+def _preview_member(ctx: Context) -> dict:
+    """The owner as a member, or a sample member when the owner never signed up."""
+    if ctx.is_member:
+        return ctx.member
+    return {
+        "profile": {"first_name": "Alice"},
+        "points": 120,
+        "tier": "member",
+        "locale": ctx.t.locale,
+    }
 
 
 def confirm(ctx: Context) -> list:
@@ -119,7 +136,11 @@ def show(ctx: Context, found: dict) -> list:
 
 def test(ctx: Context, found: dict) -> list:
     """Send the campaign to yourself, as a member would see it."""
-    return [campaigns.render_message(_sender(ctx), {**found, "run_id": "test"}, ctx.member, None)]
+    return [
+        campaigns.render_message(
+            _sender(ctx), {**found, "run_id": "test"}, _preview_member(ctx), None
+        )
+    ]
 
 
 def pause(ctx: Context, found: dict) -> list:
@@ -226,3 +247,139 @@ def _journey_setting(args: list[str]) -> dict | None:
     ):
         return {"days": int(args[1])}
     return None
+
+
+# -- the step-by-step form of `/campaign new` ------------------------------------------------
+
+WIZARD_STEPS = (
+    "name",
+    "audience",
+    "template",
+    "title",
+    "text",
+    "image",
+    "link",
+    "coupon",
+    "holdout",
+    "when",
+    "window",
+)
+OPTIONAL = {"image", "link", "coupon"}
+QUESTIONS = {
+    "name": N_("New campaign. What is its name?"),
+    "audience": N_(
+        "Who should get it? A saved segment, filters (e.g. visited:90d branch:asoke) or “all”."
+    ),
+    "template": N_("Which layout?"),
+    "title": N_("The title?"),
+    "text": N_("The message? You can use {first_name} {points} {tier} {coupon_code} {expires}."),
+    "image": N_("An image URL (https://…), or skip."),
+    "link": N_("A button: “<label> https://…”, or skip."),
+    "coupon": N_(
+        "A coupon for each member, e.g. “percent 20 14” (kind, value, days valid), or skip."
+    ),
+    "holdout": N_("What share to hold out for measuring (percent)?"),
+    "when": N_("When? “now”, a date and time like 2026-12-01 10:00, or “weekly mon,thu 10:00”."),
+    "window": N_("Attribution window in days?"),
+}
+SUGGESTIONS = {
+    "template": list(campaigns.TEMPLATES),
+    "holdout": ["10", "0", "20"],
+    "when": ["now"],
+    "window": ["7", "14", "30"],
+}
+
+
+def start_wizard(ctx: Context) -> list:
+    """`/campaign new` alone: one question at a time, ending in the preview."""
+    member = ctx.ensure_member()
+    ctx.store.set_conversation(
+        member["_id"], {"flow": "campaign", "step": "name", "answers": {}, "started_at": utcnow()}
+    )
+    return _ask(ctx, "name")
+
+
+def wizard_answer(ctx: Context) -> list:
+    """Check one answer, then ask the next question or show the preview."""
+    conversation = ctx.conversation
+    step, answers = conversation["step"], dict(conversation["answers"])
+    answer = ctx.text.strip()
+    if answer.lower() in ("cancel", "ยกเลิก", "取消"):
+        ctx.store.clear_conversation(ctx.member["_id"])
+        return [text(ctx._("Nothing was created."))]
+    if not answer:
+        return _ask(ctx, step)
+    if step in OPTIONAL and answer.lower() == "skip":
+        answer = ""
+    problem = _check(ctx, step, answer)
+    if problem:
+        return [text(ctx._("I don't understand “%(part)s”.", part=problem)), *_ask(ctx, step)]
+    answers[step] = answer
+    following = WIZARD_STEPS.index(step) + 1
+    if following < len(WIZARD_STEPS):
+        next_step = WIZARD_STEPS[following]
+        ctx.store.set_conversation(
+            ctx.member["_id"], {**conversation, "step": next_step, "answers": answers}
+        )
+        return _ask(ctx, next_step)
+    ctx.store.clear_conversation(ctx.member["_id"])
+    return new(ctx, _spec(answers))
+
+
+def _spec(answers: dict) -> str:
+    parts = [answers["name"]]
+    for key in ("audience", "template", "title", "text", "image", "coupon", "holdout", "window"):
+        if answers.get(key):
+            parts.append(f"{key}: {answers[key]}")
+    if answers.get("link"):
+        label, _, url = answers["link"].rpartition(" ")
+        parts += [f"button: {label}", f"link: {url}"]
+    when = answers["when"]
+    parts.append(f"weekly: {when[7:]}" if when.lower().startswith("weekly ") else f"at: {when}")
+    return " | ".join(parts)
+
+
+def _check(ctx: Context, step: str, answer: str) -> str | None:
+    """The answer back if it is wrong, or None."""
+    checks = {
+        "audience": _check_audience,
+        "template": lambda ctx, a: a.lower() in campaigns.TEMPLATES,
+        "image": lambda ctx, a: not a or a.startswith("https://"),
+        "link": lambda ctx, a: not a or a.rpartition(" ")[2].startswith("https://"),
+        "coupon": lambda ctx, a: not a or _spec_accepts(ctx, f"coupon: {a}"),
+        "holdout": lambda ctx, a: 0 <= float(a.rstrip("%")) <= 50,
+        "when": lambda ctx, a: _spec_accepts(
+            ctx, f"weekly: {a[7:]}" if a.lower().startswith("weekly ") else f"at: {a}"
+        ),
+        "window": lambda ctx, a: 1 <= int(a) <= 90,
+    }
+    try:
+        accepted = checks.get(step, lambda ctx, a: True)(ctx, answer)
+    except (SpecError, ValueError):
+        accepted = False
+    return None if accepted else answer
+
+
+def _check_audience(ctx: Context, answer: str) -> bool:
+    if answer.lower() in ("all", "everyone"):
+        return True
+    saved = ctx.store.segment(answer.lower())
+    now = utcnow()
+    clock = Clock(now=now, today=now.astimezone(ctx.config.tz).date())
+    compile_filters(saved["filters"] if saved else answer, clock)
+    return True
+
+
+def _spec_accepts(ctx: Context, part: str) -> bool:
+    campaigns.parse_spec(
+        f"x | audience: all | text: x | {part}", ctx.store, utcnow(), ctx.config.tz
+    )
+    return True
+
+
+def _ask(ctx: Context, step: str) -> list:
+    choices = [(c, c) for c in SUGGESTIONS.get(step, [])]
+    if step in OPTIONAL:
+        choices.append((ctx._("Skip"), "skip"))
+    choices.append((ctx._("Cancel"), "cancel"))
+    return [text(ctx._(QUESTIONS[step]), quick_replies=choices)]

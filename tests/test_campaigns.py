@@ -241,3 +241,30 @@ def test_journeys_can_be_switched_off(owner, crowd, sender):
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
         assert "birthday" not in journey_jobs.run_journeys(sender)
     assert campaign_messages(crowd[0]) == []
+
+
+def test_the_step_by_step_form_ends_in_the_same_preview(owner, crowd, store):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        assert texts(owner.says("/campaign new")) == ["New campaign. What is its name?"]
+        owner.says("Rainy day")
+        assert texts(owner.says("colour:red"))[0] == "I don't understand “colour:red”."
+        owner.says("all")
+        owner.says("news")
+        owner.says("Rainy day treat")
+        owner.says("Hi {first_name}, hot tea is half price today")
+        owner.says("skip")
+        assert texts(owner.says("See menu http://insecure"))[0].startswith("I don't understand")
+        owner.says("See menu https://example.com/menu")
+        owner.says("percent 50 1")
+        owner.says("0")
+        owner.says("now")
+        replies = owner.says("7")
+
+    assert replies[0]["type"] == "flex"
+    body = replies[0]["contents"]["body"]["contents"][0]["text"]
+    assert body == "Hi Alice, hot tea is half price today"  # a sample member in the preview
+    assert "Send it?" in replies[1]["text"]
+    [campaign] = store.list_campaigns()
+    assert campaign["template"] == "news" and campaign["coupon"]["value"] == 50
+    assert campaign["content"]["link"] == "https://example.com/menu"
+    assert campaign["status"] == "draft"
