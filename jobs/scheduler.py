@@ -16,14 +16,14 @@ import threading
 import uuid
 from datetime import timedelta
 
+from apscheduler.jobstores.mongodb import MongoDBJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import configure_logging
-from bot.campaigns import Sender
 from bot.config import Config, ConfigError, load_config
 from bot.line_api import LineApi
 from bot.store import Store, connect
-from jobs import campaign_jobs, journey_jobs, maintenance, points_jobs, segment_jobs
+from jobs import tasks
 
 log = logging.getLogger("jobs.scheduler")
 
@@ -32,86 +32,38 @@ LEASE_TTL = timedelta(seconds=60)
 RENEW_EVERY_SECONDS = 15
 
 
+DAILY = {"coalesce": True, "misfire_grace_time": 6 * 3600}
+OFTEN = {"coalesce": True, "max_instances": 1}
+# Every scheduled job, in one list: (function in jobs.tasks, trigger, options).
+SCHEDULE = (
+    ("expire_points", {"trigger": "cron", "hour": 0, "minute": 10}, DAILY),
+    ("reevaluate_tiers", {"trigger": "cron", "hour": 2, "minute": 0}, DAILY),
+    ("prune_webhook_events", {"trigger": "cron", "hour": 3, "minute": 17}, DAILY),
+    ("score_rfm", {"trigger": "cron", "hour": 3, "minute": 30}, DAILY),
+    ("send_expiry_notices", {"trigger": "cron", "hour": 10, "minute": 0}, DAILY),
+    ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
+    ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
+    ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
+    ("run_campaigns", {"trigger": "interval", "minutes": 1}, OFTEN),
+)
+
+
 def build_scheduler(store: Store, line: LineApi | None, config: Config) -> BackgroundScheduler:
-    """Every scheduled job, in one list (times in the merchant's time zone)."""
-    scheduler = BackgroundScheduler(timezone=config.TIMEZONE)
-    daily = {"coalesce": True, "misfire_grace_time": 6 * 3600}
-    scheduler.add_job(
-        points_jobs.expire_points,
-        "cron",
-        hour=0,
-        minute=10,
-        args=[store],
-        id="expire_points",
-        **daily,
+    """The scheduler with every job, its state kept in MongoDB (times in local time)."""
+    tasks.RUNTIME.update(store=store, line=line, config=config)
+    # Next run times live in MongoDB, so a restarted or replacement worker knows what
+    # it missed (misfire grace); jobs are re-declared on every start.
+    # Its own client: the job store closes its client when the scheduler shuts down.
+    jobstore = MongoDBJobStore(
+        database=store.db.name,
+        collection="scheduler_jobs",
+        client=connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS),
     )
-    scheduler.add_job(
-        points_jobs.reevaluate_tiers,
-        "cron",
-        hour=2,
-        minute=0,
-        args=[store],
-        id="reevaluate_tiers",
-        **daily,
-    )
-    scheduler.add_job(
-        segment_jobs.score_rfm, "cron", hour=3, minute=30, args=[store], id="score_rfm", **daily
-    )
-    scheduler.add_job(
-        points_jobs.expire_redemptions,
-        "interval",
-        minutes=1,
-        args=[store, line, config],
-        id="expire_redemptions",
-        coalesce=True,
-        max_instances=1,
-    )
-    if line is not None:
+    scheduler = BackgroundScheduler(jobstores={"default": jobstore}, timezone=config.TIMEZONE)
+    for name, trigger, options in SCHEDULE:
         scheduler.add_job(
-            campaign_jobs.run_due,
-            "interval",
-            minutes=1,
-            args=[Sender(store, line, config)],
-            id="run_campaigns",
-            coalesce=True,
-            max_instances=1,
+            f"jobs.tasks:{name}", id=name, replace_existing=True, **trigger, **options
         )
-        scheduler.add_job(
-            journey_jobs.run_journeys,
-            "cron",
-            hour=10,
-            minute=5,
-            args=[Sender(store, line, config)],
-            id="run_journeys",
-            **daily,
-        )
-        scheduler.add_job(
-            points_jobs.send_expiry_notices,
-            "cron",
-            hour=10,
-            minute=0,
-            args=[store, line, config],
-            id="send_expiry_notices",
-            **daily,
-        )
-    scheduler.add_job(
-        maintenance.prune_webhook_events,
-        "cron",
-        hour=3,
-        minute=17,
-        args=[store],
-        id="prune_webhook_events",
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    scheduler.add_job(
-        maintenance.drop_stale_conversations,
-        "interval",
-        hours=1,
-        args=[store],
-        id="drop_stale_conversations",
-        coalesce=True,
-    )
     return scheduler
 
 

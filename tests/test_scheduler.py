@@ -132,3 +132,19 @@ def test_stale_conversations_are_dropped_with_their_answers(store, alice):
         assert maintenance.drop_stale_conversations(store) == 1
 
     assert "conversation" not in store.member_by_id(member_id)
+
+
+def test_job_state_is_kept_in_mongodb_for_the_next_worker(store, services):
+    first = Worker(store, services.config, services.line, holder="worker-a")
+    first.tick()
+    first.shutdown()
+
+    saved = {doc["_id"] for doc in store.db.scheduler_jobs.find({}, {"_id": 1})}
+
+    assert {"expire_points", "run_campaigns", "score_rfm"} <= saved
+    second = Worker(store, services.config, services.line, holder="worker-b")
+    try:
+        assert second.tick() is True
+        assert {job.id for job in second.scheduler.get_jobs()} == saved
+    finally:
+        second.shutdown()
