@@ -1,5 +1,10 @@
 """Campaigns and journeys from the worker: once per member, holdout, skips, resumes."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,8 +12,10 @@ import time_machine
 
 from bot import campaigns, points, privacy
 from bot.campaigns import Sender
+from bot.store import utcnow
 from jobs import campaign_jobs, journey_jobs
 from simulator import texts, user_id_for
+from tests.conftest import ROOT
 
 WEDNESDAY_10AM = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok
 
@@ -268,3 +275,40 @@ def test_the_step_by_step_form_ends_in_the_same_preview(owner, crowd, store):
     assert campaign["template"] == "news" and campaign["coupon"]["value"] == 50
     assert campaign["content"]["link"] == "https://example.com/menu"
     assert campaign["status"] == "draft"
+
+
+def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
+    owner, crowd, sender, store, sim, config
+):
+    store.put_setting("quiet_hours", ["00:00", "00:00"])  # whatever the hour CI runs at
+    store.put_setting("campaign_batch_size", 2)
+    cid = create(owner, "Killed | audience: optin | text: Same for everyone | holdout: 0")
+    store.update_campaign(cid, {"next_run_at": utcnow()})
+    sim.set_latency("multicast", 0.4)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from bot import create_app; from bot.campaigns import Sender; "
+            "from jobs import campaign_jobs; s = create_app().extensions['samachik']; "
+            "campaign_jobs.run_due(Sender(s.store, s.line, s.config))",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **config, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not sim.requests("multicast") and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting for the child's first call, not a test delay
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    sim.set_latency("multicast", 0)
+    partial = sum(len(campaign_messages(u)) for u in crowd)
+
+    campaign_jobs.run_due(sender)  # the restarted worker
+
+    assert 0 < partial < 10
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+    assert store.campaign_counts(cid) == {"sent": 10}
+    assert store.campaign(cid)["status"] == "done"
