@@ -379,15 +379,7 @@ def render_message(
                 },
             ],
         }
-    hero = None
-    if content.get("image"):
-        hero = {
-            "type": "image",
-            "url": content["image"],
-            "size": "full",
-            "aspectRatio": "20:13",
-            "aspectMode": "cover",
-        }
+    hero = flex_templates.hero_image(content.get("image"))
     return flex_templates.render(
         f"campaign_{campaign['template']}",
         alt_text=fill(content["title"])[:400] or "…",

@@ -60,6 +60,19 @@ def carousel(bubbles: list[dict], alt_text: str) -> dict:
     return {"type": "flex", "altText": alt_text[:MAX_ALT_TEXT], "contents": contents}
 
 
+def hero_image(url: str | None) -> dict | None:
+    """An optional full-width hero image (None leaves the bubble without one)."""
+    if not url:
+        return None
+    return {
+        "type": "image",
+        "url": url,
+        "size": "full",
+        "aspectRatio": "20:13",
+        "aspectMode": "cover",
+    }
+
+
 def check_limits(contents: dict) -> None:
     """LINE's limits: bubble ≤ 30 KB, carousel ≤ 50 KB and ≤ 12 bubbles."""
     size = len(json.dumps(contents, ensure_ascii=False, separators=(",", ":")).encode())

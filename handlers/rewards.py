@@ -79,15 +79,7 @@ def reward_bubble(ctx: Context, reward: dict) -> dict:
             ctx._("You need %(points)s more points.", points=ctx.t.number(cost - balance)),
             "#B00020",
         )
-    hero = None
-    if reward.get("image_url"):
-        hero = {
-            "type": "image",
-            "url": reward["image_url"],
-            "size": "full",
-            "aspectRatio": "20:13",
-            "aspectMode": "cover",
-        }
+    hero = flex_templates.hero_image(reward.get("image_url"))
     stock_note = None
     if stock is not None and 0 < stock <= 10:
         stock_note = {

@@ -137,12 +137,6 @@ class CampaignStore(StoreBase):
             counts[row["_id"]] = row["n"]
         return counts
 
-    def recent_sends(self, member_id: str, since: datetime, campaign_id: str | None = None) -> int:
-        query = {"member_id": member_id, "status": "sent", "sent_at": {"$gte": since}}
-        if campaign_id:
-            query["campaign_id"] = campaign_id
-        return self.db.deliveries.count_documents(query)
-
     def recent_send_counts(self, since: datetime, campaign_id: str | None = None) -> dict:
         """member id → messages sent since `since` (one pass, for caps at snapshot time)."""
         match = {"status": "sent", "sent_at": {"$gte": since}}
@@ -152,9 +146,6 @@ class CampaignStore(StoreBase):
             [{"$match": match}, {"$group": {"_id": "$member_id", "n": {"$sum": 1}}}]
         )
         return {row["_id"]: row["n"] for row in rows}
-
-    def delivery(self, delivery_id: str) -> dict | None:
-        return self.db.deliveries.find_one({"_id": delivery_id})
 
     def has_delivery(self, run_id: str, member_id: str) -> bool:
         return self.db.deliveries.find_one({"_id": f"{run_id}:{member_id}"}, {"_id": 1}) is not None

@@ -108,11 +108,3 @@ class SegmentStore(StoreBase):
             for purchase in cursor:
                 purchases[purchase["member_id"]].append(purchase)
             yield [(doc["_id"], doc.get("stats"), purchases[doc["_id"]]) for doc in page]
-
-    def member_ids_with_purchases(self):
-        return (
-            doc["_id"] for doc in self.db.members.find({"stats.visits": {"$gte": 1}}, {"_id": 1})
-        )
-
-    def all_member_ids(self):
-        return (doc["_id"] for doc in self.db.members.find({}, {"_id": 1}))
