@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,12 +36,14 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = ("promotion", "coupon", "birthday", "winback", "news")
 PLACEHOLDERS = ("first_name", "points", "tier", "coupon_code", "expires")
+# Filled from a journey's own values for each member (points expiring, tier change).
+JOURNEY_PLACEHOLDERS = ("expiring_points", "expiry_date", "tier_factor")
 BATCH_SIZE = 500
 DEFAULT_HOLDOUT = 0.10
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_CAP = (2, 7)  # messages per member per days
 DEFAULT_QUIET = ("21:00", "09:00")
-SEND_THREADS = 8
+SEND_THREADS = 32  # LINE calls in flight; at 50 ms each that is 640 pushes/s
 
 
 class SpecError(ValueError):
@@ -184,7 +187,7 @@ def personalised(campaign: dict) -> bool:
     content = campaign["content"]
     text = " ".join(str(v) for v in content.values() if v)
     return bool(campaign.get("coupon") or content.get("link")) or any(
-        "{" + p + "}" in text for p in PLACEHOLDERS
+        "{" + p + "}" in text for p in PLACEHOLDERS + JOURNEY_PLACEHOLDERS
     )
 
 
@@ -214,7 +217,14 @@ def snapshot(
     extra: dict | None = None,
     keep=lambda member: True,
 ) -> dict:
-    """Write the run's audience into deliveries; returns counts by status."""
+    """Write the run's audience as batches (and final rows); returns counts by status.
+
+    Members are read in _id order and cut into batches of up to 500 members to
+    send. Each batch document is written whole before its final rows (holdout,
+    skipped, capped) and names the last member it covers, so a snapshot
+    interrupted anywhere carries on after its last batch: no member is left out
+    or taken twice.
+    """
     query = compile_filters(
         campaign["filters"],
         Clock(now=now, today=now.astimezone(tz).date()),
@@ -226,37 +236,76 @@ def snapshot(
     sent_lately = store.recent_send_counts(now - timedelta(days=cap_days))
     batch_size = int(store.get_setting("campaign_batch_size", BATCH_SIZE))
     fields = {"reachable": 1, "marketing_opt_in": 1, "line_user_id": 1, "profile.birthday": 1}
-    rows, pending, batch_rows = [], 0, {}
+    values = campaign.get("values") or {}
+    last = store.last_batch(run_id)
+    number = 0
+    if last is not None:
+        _write_final_rows(store, campaign, last)  # it may have been cut short
+        query["$and"].append({"_id": {"$gt": last["last_member"]}})
+        number = last["number"] + 1
+    rows, pending = [], 0
     for page in store.member_pages(query, fields):
         for member in page:
-            if not keep(member) or store.has_delivery(run_id, member["_id"]):
+            if not keep(member):
                 continue
             status = _status_for(campaign, member, sent_lately.get(member["_id"], 0), cap)
-            row = {
-                "_id": f"{run_id}:{member['_id']}",
-                "campaign_id": campaign["_id"],
-                "run_id": run_id,
-                "member_id": member["_id"],
-                "line_user_id": member["line_user_id"],
-                "group": "holdout" if status == "holdout" else "treatment",
-                "status": status,
-            }
-            if status == "pending":
-                row["batch"] = pending // batch_size
-                pending += 1
-                batch_rows.setdefault(row["batch"], []).append(
-                    {k: row[k] for k in ("_id", "member_id", "line_user_id")}
-                )
+            row = {"member_id": member["_id"], "line_user_id": member["line_user_id"]}
+            row["status"] = status
+            if member["_id"] in values:  # what this member's own message says (journeys)
+                row["values"] = {k: v for k, v in values[member["_id"]].items() if k != "lots"}
             rows.append(row)
-        store.add_deliveries(rows)
-        rows = []
-    store.add_batches(
+            pending += status == "pending"
+            if pending == batch_size or len(rows) == MAX_BATCH_ROWS:
+                _write_batch(store, campaign, run_id, number, rows)
+                number, rows, pending = number + 1, [], 0
+    if rows:
+        _write_batch(store, campaign, run_id, number, rows)
+    return store.run_counts(run_id)
+
+
+MAX_BATCH_ROWS = 2000  # members per batch document, whatever their status
+
+
+def _write_batch(store: Store, campaign: dict, run_id: str, number: int, rows: list) -> None:
+    pending = sum(row["status"] == "pending" for row in rows)
+    batch = store.add_batch(
+        {
+            "_id": f"{run_id}:b{number}",
+            "campaign_id": campaign["_id"],
+            "run_id": run_id,
+            "number": number,
+            "rows": rows,
+            "pending": pending,
+            "last_member": rows[-1]["member_id"],
+            "status": "pending" if pending else "sent",
+            "created_at": utcnow(),
+        }
+    )
+    _write_final_rows(store, campaign, batch)
+
+
+def _write_final_rows(store: Store, campaign: dict, batch: dict) -> None:
+    """The batch's members who are not sent to (holdout, skipped, capped) get their row now."""
+    store.add_deliveries(
         [
-            {"_id": f"{run_id}:b{n}", "run_id": run_id, "number": n, "rows": r}
-            for n, r in batch_rows.items()
+            delivery_row(campaign["_id"], batch["run_id"], row, row["status"])
+            for row in batch["rows"]
+            if row["status"] != "pending"
         ]
     )
-    return store.run_counts(run_id)
+
+
+def delivery_row(campaign_id: str, run_id: str, row: dict, status: str, **fields) -> dict:
+    """One member's row in the deliveries ledger (unique per run)."""
+    return {
+        "_id": f"{run_id}:{row['member_id']}",
+        "campaign_id": campaign_id,
+        "run_id": run_id,
+        "member_id": row["member_id"],
+        "group": "holdout" if status == "holdout" else "treatment",
+        "status": status,
+        **fields,
+    }
 
 
 def snapshot_journey(
@@ -267,9 +316,9 @@ def snapshot_journey(
     tz: ZoneInfo,
     once_per_days: int | None = None,
 ) -> dict:
-    """A journey's audience for today: birthdays today, purchases N days ago, overdue."""
+    """A journey's audience for its day: birthdays today, purchases N days ago, overdue…"""
     today = now.astimezone(tz).date()
-    extra, keep = None, lambda member: True
+    extra, keep = journey.get("extra"), lambda member: True
     if journey["journey"] == "birthday":
         day = f"-{today.month:02d}-{today.day:02d}"
         keep = lambda m: (m.get("profile") or {}).get("birthday", "").endswith(day)  # noqa: E731
@@ -278,14 +327,15 @@ def snapshot_journey(
         extra = {"stats.last_visit": {"$gte": start, "$lt": end}}
     if once_per_days:
         already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
-        keep = lambda m: m["_id"] not in already  # noqa: E731
+        was_kept = keep
+        keep = lambda m: m["_id"] not in already and was_kept(m)  # noqa: E731
     return snapshot(store, journey, run_id, now, tz, extra=extra, keep=keep)
 
 
 def _status_for(campaign, member, sent_lately: int, cap: int) -> str:
     if not member.get("reachable", True):
         return "skipped_blocked"
-    if not member.get("marketing_opt_in"):
+    if not member.get("marketing_opt_in") and not campaign.get("service"):
         return "skipped_optout"
     if in_holdout(campaign["_id"], member["_id"], campaign.get("holdout", 0)):
         return "holdout"
@@ -304,11 +354,6 @@ class Sender:
     config: Config
     threads: int = SEND_THREADS
 
-    def __post_init__(self):
-        # FerretDB hangs under concurrent multi-statement writes: send one batch at a time.
-        if self.store.serialises_writes:
-            self.threads = 1
-
 
 def render_message(
     sender: Sender,
@@ -316,11 +361,17 @@ def render_message(
     member: dict | None,
     delivery_id: str | None,
     coupon: dict | None = None,
+    own: dict | None = None,
 ) -> dict:
     """The campaign's Flex message for one member (or a generic one for multicast)."""
     config = sender.config
     t = translator_for(member or {}, config)
-    values = {"first_name": "", "points": "", "tier": "", "coupon_code": "", "expires": ""}
+    values = dict.fromkeys(PLACEHOLDERS + JOURNEY_PLACEHOLDERS, "")
+    for key, value in (own or {}).items():
+        if isinstance(value, datetime):
+            values[key] = t.date(value.astimezone(config.tz))
+        elif isinstance(value, int | float):
+            values[key] = t.number(value)
     if member is not None:
         values.update(
             first_name=(member.get("profile") or {}).get("first_name", ""),
@@ -333,6 +384,9 @@ def render_message(
             expires=t.date(coupon["expires_at"].astimezone(config.tz)),
         )
     content = campaign["content"]
+    if campaign.get("translate"):  # a journey's default wording, in the member's language
+        catalogue = t._  # (not `_` itself: the wording is marked where it is defined)
+        content = {**content, **{k: catalogue(content[k]) for k in ("title", "text")}}
     fill = lambda s: s.format_map(_Blank(values)) if s else s  # noqa: E731
     base = config.PUBLIC_BASE_URL.rstrip("/")
     button = None
@@ -417,76 +471,143 @@ class RateLimiter:
 
 
 def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: False) -> dict:
-    """Send every pending batch of a run; safe to call again after a crash."""
+    """Send every pending batch of a run; safe to call again after a crash.
+
+    This thread does all the database work (reading a batch, issuing coupons,
+    recording outcomes) while a pool of threads makes the LINE calls, so the
+    calls overlap up to the rate limit and the bookkeeping of one batch overlaps
+    the sending of the next. FerretDB never sees two of our writes at once.
+    """
     store = sender.store
-    rate = float(
-        store.get_setting("line_rate_per_second", {}).get(
-            "push" if personalised(campaign) else "multicast",
-            2000 if personalised(campaign) else 200,
-        )
-    )
-    limiter = RateLimiter(rate)
-    batches = store.pending_batches(run_id)
+    personal = personalised(campaign)
+    endpoint = "push" if personal else "multicast"
+    rates = store.get_setting("line_rate_per_second", {})
+    limiter = RateLimiter(float(rates.get(endpoint, DEFAULT_RATES[endpoint])))
+    campaign = {**campaign, "run_id": run_id}
+    in_flight: deque = deque()
     with ThreadPoolExecutor(sender.threads) as pool:
-        for start in range(0, len(batches), sender.threads):
+        for number in store.pending_batches(run_id):
             if should_stop():
                 break
-            chunk = batches[start : start + sender.threads]
-            list(pool.map(lambda b: _send_batch(sender, campaign, run_id, b, limiter), chunk))
+            batch = store.pending_batch(run_id, number)
+            if batch is None:
+                continue
+            prepare = _prepare_pushes if personal else _prepare_multicast
+            calls = prepare(sender, campaign, batch)
+            futures = [
+                (rows, pool.submit(_call, sender.line, limiter, *call) if call else None)
+                for rows, call in calls
+            ]
+            in_flight.append((batch, futures))
+            while len(in_flight) > IN_FLIGHT_BATCHES or (in_flight and _done(in_flight[0])):
+                _record(sender, campaign, *in_flight.popleft())
+        while in_flight:
+            _record(sender, campaign, *in_flight.popleft())
     return store.run_counts(run_id)
 
 
-def _send_batch(
-    sender: Sender, campaign: dict, run_id: str, batch: int, limiter: RateLimiter
-) -> None:
-    store = sender.store
-    rows = store.batch_deliveries(run_id, batch)
-    if not rows:
-        return
-    now = utcnow()
-    if not personalised(campaign):
-        message = render_message(sender, {**campaign, "run_id": run_id}, None, None)
-        limiter.acquire()
-        result = sender.line.multicast(
-            [r["line_user_id"] for r in rows], [message], retry_key=retry_key_for(run_id, batch)
-        )
-        failed = {user for user, _error in result.failed}
-        sent = [r["_id"] for r in rows if r["line_user_id"] not in failed]
-        store.mark_deliveries(sent, "sent", sent_at=now)
-        store.mark_deliveries([r["_id"] for r in rows if r["_id"] not in sent], "failed")
-        store.finish_batch(run_id, batch)
-        return
-    for row in rows:
-        member = store.member_by_id(row["member_id"])
-        if member is None or member.get("status") != "member":
-            store.mark_deliveries([row["_id"]], "skipped_blocked")
+DEFAULT_RATES = {"push": 2000, "multicast": 200}
+IN_FLIGHT_BATCHES = 4  # batches read ahead of their outcomes: bounds memory, keeps calls busy
+BATCH_ATTEMPTS = 5  # a batch LINE keeps refusing with 429/5xx fails after this many runs
+
+
+def _prepare_multicast(sender: Sender, campaign: dict, batch: dict) -> list:
+    """One call for the batch: the same message to all its members."""
+    rows = [row for row in batch["rows"] if row["status"] == "pending"]
+    message = render_message(sender, campaign, None, None)
+    key = retry_key_for(batch["run_id"], batch["number"])
+    ids = [row["line_user_id"] for row in rows]
+    return [(rows, ("multicast", ids, [message], key))]
+
+
+def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
+    """One call per member: their own message (and coupon, issued once per delivery)."""
+    calls = []
+    for queued in batch["rows"]:
+        if queued["status"] != "pending":
             continue
-        coupon = None
-        if campaign.get("coupon"):
-            spec = campaign["coupon"]
-            coupon, _new = rewards.issue_coupon(
-                store,
-                member["_id"],
-                spec["kind"],
-                spec["value"],
-                spec["item"],
-                0,
-                spec["days"],
-                source={"type": "campaign", "campaign_id": campaign["_id"], "run_id": run_id},
-                key=f"campaign:{row['_id']}",
-            )
-        message = render_message(sender, {**campaign, "run_id": run_id}, member, row["_id"], coupon)
-        limiter.acquire()
-        try:
-            sender.line.push(member["line_user_id"], [message], retry_key=retry_key_for(row["_id"]))
-            store.mark_deliveries(
-                [row["_id"]], "sent", sent_at=now, coupon=coupon["_id"] if coupon else None
-            )
-        except LineApiError as error:
-            store.mark_deliveries([row["_id"]], "failed", error=str(error.status))
-            if error.permanent and error.status in (400, 403):
-                store.record_unfollow(member["line_user_id"])
-    store.finish_batch(run_id, batch)
+        delivery_id = f"{batch['run_id']}:{queued['member_id']}"
+        member = sender.store.member_by_id(queued["member_id"])
+        if member is None or member.get("status") != "member" or not member.get("reachable"):
+            calls.append(([queued], None))
+            continue
+        coupon = _campaign_coupon(sender.store, campaign, member, batch["run_id"], delivery_id)
+        row = {**queued, "coupon": coupon["_id"]} if coupon else queued
+        own = queued.get("values")
+        message = render_message(sender, campaign, member, delivery_id, coupon, own)
+        key = retry_key_for(delivery_id)
+        calls.append(([row], ("push", member["line_user_id"], [message], key)))
+    return calls
+
+
+def _campaign_coupon(store: Store, campaign: dict, member: dict, run_id: str, delivery_id: str):
+    """The delivery's coupon, issued once however often the batch is tried."""
+    spec = campaign.get("coupon")
+    if not spec:
+        return None
+    coupon, _new = rewards.issue_coupon(
+        store,
+        member["_id"],
+        spec["kind"],
+        spec["value"],
+        spec["item"],
+        0,
+        spec["days"],
+        source={"type": "campaign", "campaign_id": campaign["_id"], "run_id": run_id},
+        key=f"campaign:{delivery_id}",
+    )
+    return coupon
+
+
+def _call(line: LineApi, limiter: RateLimiter, endpoint: str, to, messages, key):
+    """Runs on a pool thread: one LINE call, its failure returned rather than raised."""
+    limiter.acquire()
+    try:
+        if endpoint == "multicast":
+            result = line.multicast(to, messages, retry_key=key)
+            return result.failed[0][1] if result.failed else None
+        line.push(to, messages, retry_key=key)
+        return None
+    except LineApiError as error:
+        return error
+
+
+def _done(entry) -> bool:
+    _batch, futures = entry
+    return all(future is None or future.done() for _rows, future in futures)
+
+
+def _record(sender: Sender, campaign: dict, batch: dict, futures: list) -> None:
+    """Write a batch's outcome rows once its calls are answered (this thread only)."""
+    store, run_id = sender.store, batch["run_id"]
+    now, rows, waiting = utcnow(), [], []
+    campaign_id = campaign["_id"]
+    for members, future in futures:
+        error = future.result() if future is not None else None
+        for row in members:
+            extra = {"coupon": row["coupon"]} if row.get("coupon") else {}
+            if future is None:  # left, blocked or erased since the snapshot
+                rows.append(delivery_row(campaign_id, run_id, row, "skipped_blocked"))
+            elif error is None:
+                rows.append(delivery_row(campaign_id, run_id, row, "sent", sent_at=now, **extra))
+            elif not error.permanent:
+                waiting.append(row)
+            else:
+                rows.append(
+                    delivery_row(campaign_id, run_id, row, "failed", error=error.status, **extra)
+                )
+                if len(members) == 1 and error.status in (400, 403):
+                    # A push LINE refuses for good: the user is gone (blocked or deleted).
+                    store.record_unfollow(row["line_user_id"])
+    if waiting and store.retry_batch_later(run_id, batch["number"]) < BATCH_ATTEMPTS:
+        # LINE is struggling (429/5xx after backoff): record what went out and try
+        # the batch again on the next run; retry keys make the repeats harmless.
+        store.add_deliveries(rows)
+        return
+    rows += [
+        delivery_row(campaign["_id"], run_id, row, "failed", error="retries") for row in waiting
+    ]
+    store.finish_batch(run_id, batch["number"], rows)
 
 
 def new_campaign_id() -> str:

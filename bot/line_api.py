@@ -38,6 +38,9 @@ REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
 
 
+CONNECTIONS = 64
+
+
 class LineApiError(Exception):
     """A call LINE refused; `permanent` means retrying the same call cannot help."""
 
@@ -83,6 +86,8 @@ class LineApi:
         sleep: Callable[[float], None] = time.sleep,
     ):
         configuration = Configuration(host=base_url, access_token=access_token)
+        # Campaign sends overlap many calls; keep a connection for each sending thread.
+        configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
         self.max_attempts = max_attempts

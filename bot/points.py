@@ -162,7 +162,8 @@ def earn(
             purchase_id=purchase_id,
             branch=branch,
         )
-    before, after = evaluate_tier(store, rules, member["_id"], member.get("tier"))
+    # An upgrade at the counter is announced in the member's receipt (handlers/earn.py).
+    before, after = evaluate_tier(store, rules, member["_id"], member.get("tier"), announced=True)
     balance = store.member_by_id(member["_id"])["points"]
     return EarnResult(purchase, earning, balance, before, after)
 
@@ -230,16 +231,23 @@ def adjust(
 
 
 def evaluate_tier(
-    store: Store, rules: EarnRules, member_id: str, current: str | None = None
+    store: Store,
+    rules: EarnRules,
+    member_id: str,
+    current: str | None = None,
+    announced: bool = False,
 ) -> tuple[Tier, Tier]:
-    """Set the tier the rolling 12-month spend earns; returns (before, after)."""
+    """Set the tier the rolling 12-month spend earns; returns (before, after).
+
+    Unless the caller announces it, the change is left to the tier-change journey.
+    """
     if current is None:
         current = store.member_by_id(member_id).get("tier")
     before = rules.tier_named(current)
     spend = store.rolling_spend(member_id, utcnow() - TIER_WINDOW)
     after = rules.tier_for(spend)
     if after.name != current:
-        store.set_tier(member_id, after.name)
+        store.set_tier(member_id, after.name, announced=announced)
     return before, after
 
 

@@ -1,45 +1,68 @@
 """Journeys: automatic messages on a member's own dates, through the campaign ledger.
 
-Each journey is a campaign-like document `journey:<name>` whose runs are keyed so
-the deliveries table's unique (campaign, run, member) makes it fire once:
-birthday once a year, after-purchase once per purchase day, win-back at most once
-per 60 days. They respect marketing consent, the frequency cap and quiet hours
-(they run at 10:00 local).
+Each journey is a campaign-like document `journey:<name>` with one run a day
+(`journey:<name>:<date>`), so the deliveries ledger, frequency cap, quiet hours
+(they run at 10:05 local) and reports are the campaigns' own. Once-only rules are
+checks against the journey's earlier deliveries: birthday once a year, win-back
+at most once per 60 days, after-purchase once per purchase day; points expiring
+once per lot and tier change once per change are marked on the ledger lots and
+the member when the run takes them in. The last two are account notices: they
+go to members who declined marketing too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from bot import campaigns
+from bot import campaigns, points
 from bot.campaigns import Sender
+from bot.i18n import N_
 from bot.store import utcnow
 
 DEFAULTS = {
     "birthday": {
         "on": True,
         "template": "birthday",
-        "title": "Happy birthday, {first_name}!",
-        "text": "A treat from us for your birthday: show code {coupon_code} by {expires}.",
+        "title": N_("Happy birthday, {first_name}!"),
+        "text": N_("A treat from us for your birthday: show code {coupon_code} by {expires}."),
         "coupon": {"kind": "free", "value": 0, "item": "birthday drink", "days": 30},
     },
     "after_purchase": {
         "on": True,
         "days": 30,
         "template": "promotion",
-        "title": "Something new to try",
-        "text": "Hi {first_name}, thanks for your visit last month! You have {points} points.",
+        "title": N_("Something new to try"),
+        "text": N_("Hi {first_name}, thanks for your visit last month! You have {points} points."),
         "coupon": None,
     },
     "winback": {
         "on": True,
         "every_days": 60,
         "template": "winback",
-        "title": "We miss you, {first_name}",
-        "text": "It has been a while! Here is {coupon_code} for your next visit, until {expires}.",
+        "title": N_("We miss you, {first_name}"),
+        "text": N_(
+            "It has been a while! Here is {coupon_code} for your next visit, until {expires}."
+        ),
         "coupon": {"kind": "percent", "value": 15, "item": None, "days": 14},
     },
+    "points_expiring": {
+        "on": True,
+        "template": "news",
+        "title": N_("Your points are expiring"),
+        "text": N_("{expiring_points} points expire on {expiry_date}. Use them before then!"),
+        "coupon": None,
+        "service": True,
+    },
+    "tier_change": {
+        "on": True,
+        "template": "news",
+        "title": N_("You are now {tier}"),
+        "text": N_("Your membership tier is now {tier}: you earn {tier_factor}× points."),
+        "coupon": None,
+        "service": True,
+    },
 }
+BIRTHDAY_ONCE_DAYS = 300  # once a year, whatever day the run falls on
 
 
 def settings(store, name: str) -> dict:
@@ -48,42 +71,82 @@ def settings(store, name: str) -> dict:
 
 
 def run_journeys(sender: Sender) -> dict:
-    """Daily: send each journey to the members whose day it is."""
+    """Daily: send each journey to the members whose day it is; returns sent counts."""
     store, tz = sender.store, sender.config.tz
-    today = datetime.now(tz).date()
+    now = utcnow()
+    today = now.astimezone(tz).date()
+    quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
     sent = {}
-    for name, audience, run_id in (
-        ("birthday", _birthday_filter(today), f"journey:birthday:{today.year}"),
-        ("after_purchase", None, f"journey:after_purchase:{today.isoformat()}"),
-        ("winback", "overdue", f"journey:winback:{today.isoformat()}"),
-    ):
+    for name in DEFAULTS:
         config = settings(store, name)
         if not config["on"]:
             continue
-        query_days = None
-        if name == "after_purchase":
-            day = today - timedelta(days=int(config["days"]))
-            start = datetime.combine(day, time(0), tz)
-            query_days = (start, start + timedelta(days=1))
-        campaign = _journey_campaign(store, name, config, audience, query_days, run_id)
+        journey = _journey_campaign(name, config)
+        run_id = f"journey:{name}:{today.isoformat()}"
         before = store.run_counts(run_id).get("sent", 0)
-        every = int(config.get("every_days", 0)) or None
-        campaigns.snapshot_journey(store, campaign, run_id, utcnow(), tz, once_per_days=every)
-        counts = campaigns.send_run(sender, campaign, run_id)
-        sent[name] = counts.get("sent", 0) - before
+        once_per_days = None
+        if name == "birthday":
+            journey["filters"] = f"birth_month:{today.month}"
+            once_per_days = BIRTHDAY_ONCE_DAYS
+        elif name == "after_purchase":
+            start = datetime.combine(today - timedelta(days=int(config["days"])), time(0), tz)
+            journey["between"] = (start, start + timedelta(days=1))
+        elif name == "winback":
+            journey["filters"] = "overdue"
+            once_per_days = int(config["every_days"])
+        elif name == "points_expiring":
+            journey["values"] = _expiring_points(sender)
+            journey["extra"] = {"_id": {"$in": sorted(journey["values"])}}
+        elif name == "tier_change":
+            journey["values"] = _tier_changes(sender)
+            journey["extra"] = {"_id": {"$in": sorted(journey["values"])}}
+        if "extra" not in journey or journey["values"]:
+            campaigns.snapshot_journey(store, journey, run_id, now, tz, once_per_days)
+        _after_snapshot(store, name, journey)
+        if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else tomorrow's run sends it
+            for unfinished in store.unfinished_runs(journey["_id"]):
+                campaigns.send_run(sender, journey, unfinished)
+        sent[name] = store.run_counts(run_id).get("sent", 0) - before
     return sent
 
 
-def _birthday_filter(today) -> str:
-    return f"birth_month:{today.month}"
+def _expiring_points(sender: Sender) -> dict:
+    """member id → what their notice says, for lots expiring within 14 days not yet told."""
+    t_values = {}
+    for member_id, lots in points.lots_to_announce(sender.store):
+        soonest = min(lot.expires_at for lot in lots)
+        t_values[member_id] = {
+            "expiring_points": sum(lot.remaining for lot in lots),
+            "expiry_date": soonest,
+            "lots": [lot.id for lot in lots],
+        }
+    return t_values
 
 
-def _journey_campaign(store, name, config, audience, query_days, run_id) -> dict:
+def _tier_changes(sender: Sender) -> dict:
+    """member id → their new tier, for changes nobody has told them about yet."""
+    rules = points.load_rules(sender.store)
+    values = {}
+    for member in sender.store.members_with_unannounced_tier():
+        tier = rules.tier_named(member.get("tier"))
+        values[member["_id"]] = {"tier_factor": tier.factor}
+    return values
+
+
+def _after_snapshot(store, name: str, journey: dict) -> None:
+    """Once a member is in a run, their lots or tier change count as announced."""
+    for member_id, values in (journey.get("values") or {}).items():
+        if name == "points_expiring":
+            store.mark_lots_notified(member_id, values["lots"])
+        elif name == "tier_change":
+            store.mark_tier_announced(member_id)
+
+
+def _journey_campaign(name: str, config: dict) -> dict:
     return {
         "_id": f"journey:{name}",
         "name": name,
-        "filters": audience or "",
-        "between": query_days,
+        "filters": "",
         "template": config["template"],
         "content": {
             "title": config["title"],
@@ -92,8 +155,10 @@ def _journey_campaign(store, name, config, audience, query_days, run_id) -> dict
             "button": None,
             "link": None,
         },
+        # The defaults are in our catalogues; a merchant's own wording is sent as written.
+        "translate": config["title"] == DEFAULTS[name]["title"],
         "coupon": config["coupon"],
         "holdout": 0.0,
-        "run_id": run_id,
         "journey": name,
+        "service": config.get("service", False),
     }

@@ -1,4 +1,4 @@
-"""Daily points jobs: expire lots, warn members 14 days ahead (once), re-evaluate tiers."""
+"""Daily points jobs: expire lots and re-evaluate tiers (the notices are journeys)."""
 
 from __future__ import annotations
 
@@ -19,37 +19,6 @@ def expire_points(store: Store) -> int:
     written = points.expire_due(store)
     log.info("expired %d lots", written)
     return written
-
-
-def send_expiry_notices(store: Store, line: LineApi, config: Config) -> int:
-    """Tell each member, once per lot, about points expiring within 14 days."""
-    sent = 0
-    for member_id, lots in points.lots_to_announce(store):
-        member = store.member_by_id(member_id)
-        lot_ids = [lot.id for lot in lots]
-        if member and member.get("status") == "member" and member.get("reachable", True):
-            t = translator_for(member, config)
-            lines = [
-                t._(
-                    "%(points)s points expire on %(date)s. Use them before then!",
-                    points=t.number(lot.remaining),
-                    date=t.date(lot.expires_at.astimezone(config.tz)),
-                )
-                for lot in lots
-            ]
-            try:
-                line.push(
-                    member["line_user_id"],
-                    [text("\n".join(lines))],
-                    retry_key=retry_key_for("expiry-notice", *lot_ids),
-                )
-            except LineApiError as error:
-                if not error.permanent:
-                    continue  # try again tomorrow; the retry key prevents a double send
-            sent += 1
-        store.mark_lots_notified(member_id, lot_ids)
-    log.info("sent %d expiry notices", sent)
-    return sent
 
 
 def reevaluate_tiers(store: Store) -> int:

@@ -40,7 +40,6 @@ SCHEDULE = (
     ("reevaluate_tiers", {"trigger": "cron", "hour": 2, "minute": 0}, DAILY),
     ("prune_webhook_events", {"trigger": "cron", "hour": 3, "minute": 17}, DAILY),
     ("score_rfm", {"trigger": "cron", "hour": 3, "minute": 30}, DAILY),
-    ("send_expiry_notices", {"trigger": "cron", "hour": 10, "minute": 0}, DAILY),
     ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
     ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
@@ -60,6 +59,7 @@ def build_scheduler(store: Store, line: LineApi | None, config: Config) -> Backg
         client=connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS),
     )
     scheduler = BackgroundScheduler(jobstores={"default": jobstore}, timezone=config.TIMEZONE)
+    store.drop_retired_jobs([name for name, _trigger, _options in SCHEDULE])
     for name, trigger, options in SCHEDULE:
         scheduler.add_job(
             f"jobs.tasks:{name}", id=name, replace_existing=True, **trigger, **options

@@ -40,10 +40,6 @@ def run_journeys() -> dict:
     return journey_jobs.run_journeys(_sender())
 
 
-def send_expiry_notices() -> int:
-    return points_jobs.send_expiry_notices(RUNTIME["store"], RUNTIME["line"], RUNTIME["config"])
-
-
 def prune_webhook_events() -> int:
     return maintenance.prune_webhook_events(RUNTIME["store"])
 

@@ -165,17 +165,22 @@ def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
 ):
     with time_machine.travel(WEDNESDAY_10AM, tick=False):
         cid = create(owner, "Again | audience: optin | text: Same for everyone | holdout: 0")
-        campaign_jobs.run_due(sender)
-        run_id = store.campaign(cid)["runs"][0]["run_id"]
-        # The worker crashed after LINE accepted the batch but before marking it sent.
-        store.db.deliveries.update_many({"run_id": run_id}, {"$set": {"status": "pending"}})
-        store.db.batches.update_many({"run_id": run_id}, {"$set": {"status": "pending"}})
-        store.update_campaign(cid, {"status": "running", "run_id": run_id, "snapshot_done": True})
+        run_id = campaign_jobs._claim(store, store.campaign(cid))
+        campaigns.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
+        store.update_campaign(cid, {"snapshot_done": True})
+        queued = list(store.db.batches.find({"run_id": run_id}))
+        campaigns.send_run(sender, store.campaign(cid), run_id)
+        # The worker crashed after LINE accepted the batch but before recording it:
+        # put the database back as it was at that moment.
+        store.db.deliveries.delete_many({"run_id": run_id})
+        for batch in queued:
+            store.db.batches.replace_one({"_id": batch["_id"]}, batch)
         campaign_jobs.run_due(sender)
 
     assert [r["status"] for r in sim.requests("multicast")] == [200, 409]
     assert store.campaign_counts(cid) == {"sent": 10}
     assert all(len(campaign_messages(u)) == 1 for u in crowd)
+    assert store.campaign(cid)["status"] == "done"
 
 
 def test_quiet_hours_postpone_a_run(owner, crowd, sender, store):
@@ -291,7 +296,7 @@ def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
             "-c",
             "from bot import create_app; from bot.campaigns import Sender; "
             "from jobs import campaign_jobs; s = create_app().extensions['samachik']; "
-            "campaign_jobs.run_due(Sender(s.store, s.line, s.config))",
+            "campaign_jobs.run_due(Sender(s.store, s.line, s.config, threads=1))",
         ],
         cwd=ROOT,
         env={**os.environ, **config, "PYTHONPATH": str(ROOT)},
@@ -311,4 +316,51 @@ def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
     assert 0 < partial < 10
     assert all(len(campaign_messages(u)) == 1 for u in crowd)
     assert store.campaign_counts(cid) == {"sent": 10}
+    assert store.campaign(cid)["status"] == "done"
+
+
+def test_a_tier_change_is_announced_once_by_its_journey(crowd, sender, store, services):
+    member = store.member_by_line_id(crowd[3].id)
+    tz = services.config.tz
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=1), tick=False):
+        result = points.earn(store, member, 1_500_000, None, "staff", None, tz)
+        assert result.upgraded  # told at the counter: the journey leaves it alone
+        assert journey_jobs.run_journeys(sender)["tier_change"] == 0
+        points.void(store, result.purchase["_id"], "staff", tz)  # back to member: nobody said
+
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["tier_change"] == 1
+        assert journey_jobs.run_journeys(sender)["tier_change"] == 0
+
+    told = [m for m in campaign_messages(crowd[3]) if m["altText"] == "You are now Member"]
+    assert len(told) == 1
+    assert store.campaign_counts("journey:tier_change") == {"sent": 1}
+
+
+def test_a_push_refused_for_good_marks_the_member_unreachable(owner, crowd, sender, store, sim):
+    sim.inject("push", 400)
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Named | audience: optin | text: Hi {first_name} | holdout: 0")
+        campaign_jobs.run_due(sender)
+
+    counts = store.campaign_counts(cid)
+    assert counts == {"sent": 9, "failed": 1}
+    failed = store.db.deliveries.find_one({"campaign_id": cid, "status": "failed"})
+    assert store.member_by_id(failed["member_id"])["reachable"] is False
+
+
+def test_a_batch_line_keeps_refusing_is_tried_again_on_the_next_run(
+    owner, crowd, sender, store, sim
+):
+    sim.inject("multicast", 500, times=sender.line.max_attempts)  # one run's worth of retries
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Later | audience: optin | text: Same for everyone | holdout: 0")
+        campaign_jobs.run_due(sender)
+        assert store.campaign_counts(cid) == {"pending": 10}
+        assert all(campaign_messages(u) == [] for u in crowd)
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=1), tick=False):
+        campaign_jobs.run_due(sender)
+
+    assert store.campaign_counts(cid) == {"sent": 10}
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
     assert store.campaign(cid)["status"] == "done"

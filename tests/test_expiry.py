@@ -1,27 +1,36 @@
 """Points expire after 12 months; members hear about it 14 days ahead, once."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import time_machine
 
+from bot import privacy
+from bot.campaigns import Sender
 from bot.store import utcnow
-from jobs import points_jobs
+from jobs import journey_jobs, points_jobs
 from simulator import texts
 
 
 def test_points_expire_with_one_notice_14_days_ahead(member, store, services, sim):
     start = utcnow()
-    notice_day = start + timedelta(days=365 - 13)
+    day = (start + timedelta(days=365 - 13)).date()
+    notice_time = datetime.combine(day, time(3, 5), UTC)  # 10:05 in Bangkok
+    sender = Sender(store, services.line, services.config)
+    store.record_consent(  # an account notice: it reaches members who declined marketing too
+        store.member_by_line_id(member.id)["_id"], privacy.consent("marketing", False, "command")
+    )
 
-    with time_machine.travel(notice_day):
-        assert points_jobs.send_expiry_notices(store, services.line, services.config) == 1
-        assert points_jobs.send_expiry_notices(store, services.line, services.config) == 0
+    with time_machine.travel(notice_time, tick=False):
+        assert journey_jobs.run_journeys(sender)["points_expiring"] == 1
+        assert journey_jobs.run_journeys(sender)["points_expiring"] == 0
         assert "points" in texts(member.says("points"))[0]
 
     pushed = [e["message"] for e in sim.platform.inbox(member.id) if e["via"] == "push"]
-    notices = [t for t in texts(pushed) if "expire on" in t]
+    notices = [m for m in pushed if m.get("altText") == "Your points are expiring"]
     assert len(notices) == 1
-    assert notices[0].startswith("50 points expire on")
+    body = notices[0]["contents"]["body"]["contents"][0]["text"]
+    assert body.startswith("50 points expire on ")
+    assert store.campaign_counts("journey:points_expiring") == {"sent": 1}
 
     with time_machine.travel(start + timedelta(days=366)):
         assert points_jobs.expire_points(store) == 1

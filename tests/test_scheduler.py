@@ -74,7 +74,6 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "drop_stale_conversations",
             "expire_points",
             "reevaluate_tiers",
-            "send_expiry_notices",
             "expire_redemptions",
             "score_rfm",
             "run_campaigns",

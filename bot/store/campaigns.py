@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from bot.store.base import FERRETDB_BULK_CHUNK, StoreBase, utcnow
-
-_BULK_TURN = threading.Lock()
+from bot.store.base import StoreBase, utcnow
 
 
 class CampaignStore(StoreBase):
@@ -21,13 +18,17 @@ class CampaignStore(StoreBase):
                 [("campaign_id", ASCENDING), ("run_id", ASCENDING), ("member_id", ASCENDING)],
                 unique=True,
             ),
-            IndexModel([("run_id", ASCENDING), ("status", ASCENDING), ("batch", ASCENDING)]),
+            IndexModel([("run_id", ASCENDING), ("status", ASCENDING)]),
             IndexModel([("member_id", ASCENDING), ("sent_at", ASCENDING)]),
         ],
         "clicks": [IndexModel([("delivery_id", ASCENDING)])],
-        # One document per send batch (_id = "<run>:b<n>"): the unit a run works
-        # through. Fetched by _id, the one lookup FerretDB's SQLite backend indexes.
-        "batches": [IndexModel([("run_id", ASCENDING), ("status", ASCENDING)])],
+        # One document per snapshot batch (_id = "<run>:b<n>"): the run's queue of
+        # members still to send, fetched by _id, the lookup FerretDB's SQLite indexes.
+        "batches": [
+            IndexModel([("run_id", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]),
+            IndexModel([("campaign_id", ASCENDING), ("status", ASCENDING)]),
+        ],
     }
 
     # -- campaigns ------------------------------------------------------------------
@@ -73,10 +74,10 @@ class CampaignStore(StoreBase):
             ).sort("next_run_at", ASCENDING)
         )
 
-    # -- deliveries -------------------------------------------------------------------
+    # -- deliveries and send batches ----------------------------------------------------
 
     def add_deliveries(self, rows: list[dict]) -> int:
-        """Snapshot audience rows; rows already there (a resumed run) are kept as they are."""
+        """Record final rows; rows already there (a resumed run) are kept as they are."""
         added = 0
         now = utcnow()
         for start in range(0, len(rows), 1000):
@@ -88,45 +89,75 @@ class CampaignStore(StoreBase):
                 added += len(chunk) - len(error.details.get("writeErrors", []))
         return added
 
-    def add_batches(self, batches: list[dict]) -> None:
-        for batch in batches:
-            try:
-                self.db.batches.insert_one({**batch, "status": "pending"})
-            except DuplicateKeyError:
-                continue
+    def add_batch(self, batch: dict) -> dict:
+        """Store one snapshot batch unless a crashed run stored it already; returns it."""
+        try:
+            self.db.batches.insert_one(batch)
+            return batch
+        except DuplicateKeyError:
+            return self.db.batches.find_one({"_id": batch["_id"]})
+
+    def last_batch(self, run_id: str) -> dict | None:
+        """The run's latest snapshot batch: where a resumed snapshot carries on."""
+        found = self.db.batches.find({"run_id": run_id}).sort("number", DESCENDING).limit(1)
+        return next(iter(found), None)
 
     def pending_batches(self, run_id: str) -> list[int]:
         query = {"run_id": run_id, "status": "pending"}
         return sorted(doc["number"] for doc in self.db.batches.find(query, {"number": 1}))
 
-    def batch_deliveries(self, run_id: str, batch: int) -> list[dict]:
-        """The batch's rows still to send (id, member id, LINE id)."""
-        doc = self.db.batches.find_one({"_id": f"{run_id}:b{batch}"})
-        if doc is None or doc["status"] != "pending":
-            return []
-        done = set(doc.get("done", []))
-        return [row for row in doc["rows"] if row["_id"] not in done]
+    def unfinished_runs(self, campaign_id: str) -> list[str]:
+        """Runs of a campaign (or journey) with batches still to send."""
+        query = {"campaign_id": campaign_id, "status": "pending"}
+        return sorted({doc["run_id"] for doc in self.db.batches.find(query, {"run_id": 1})})
 
-    def finish_batch(self, run_id: str, batch: int) -> None:
-        self.db.batches.update_one({"_id": f"{run_id}:b{batch}"}, {"$set": {"status": "sent"}})
+    def pending_batch(self, run_id: str, number: int) -> dict | None:
+        doc = self.db.batches.find_one({"_id": f"{run_id}:b{number}"})
+        return doc if doc and doc["status"] == "pending" else None
 
-    def mark_deliveries(self, ids: list[str], status: str, **fields) -> None:
-        """Set the status of deliveries by _id, in small bulk writes (see base.py)."""
-        updates = [UpdateOne({"_id": i}, {"$set": {"status": status, **fields}}) for i in ids]
-        for start in range(0, len(updates), FERRETDB_BULK_CHUNK):
-            self.db.deliveries.bulk_write(
-                updates[start : start + FERRETDB_BULK_CHUNK], ordered=False
-            )
+    def finish_batch(self, run_id: str, number: int, rows: list[dict]) -> None:
+        """Record a sent batch's outcome rows, then close it and drop its LINE ids.
+
+        Outcome rows are inserted, not updated: a resumed batch's rows are already
+        there and kept, and inserting is the cheap write on every backend.
+        """
+        self.add_deliveries(rows)
+        self.db.batches.update_one(
+            {"_id": f"{run_id}:b{number}"},
+            {"$set": {"status": "sent", "rows": [], "finished_at": utcnow()}},
+        )
+
+    def retry_batch_later(self, run_id: str, number: int) -> int:
+        """Count a failed attempt at a batch; returns the attempts so far."""
+        doc = self.db.batches.find_one_and_update(
+            {"_id": f"{run_id}:b{number}"},
+            {"$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc["attempts"] if doc else 0
+
+    def forget_in_batches(self, member_id: str) -> None:
+        """Take an erased member out of batches not yet sent."""
+        self.db.batches.update_many(
+            {"status": "pending", "rows.member_id": member_id},
+            {"$pull": {"rows": {"member_id": member_id}}},
+        )
 
     def run_counts(self, run_id: str) -> dict:
+        """Deliveries by status, with the members still queued in batches as `pending`."""
         counts = {}
         for row in self.db.deliveries.aggregate(
             [{"$match": {"run_id": run_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         ):
             counts[row["_id"]] = row["n"]
+        queued = self.db.batches.find({"run_id": run_id, "status": "pending"}, {"pending": 1})
+        waiting = sum(doc.get("pending", 0) for doc in queued)
+        if waiting:
+            counts["pending"] = counts.get("pending", 0) + waiting
         return counts
 
     def campaign_counts(self, campaign_id: str) -> dict:
+        """Deliveries by status over all the campaign's runs (queued ones as `pending`)."""
         counts = {}
         for row in self.db.deliveries.aggregate(
             [
@@ -135,6 +166,10 @@ class CampaignStore(StoreBase):
             ]
         ):
             counts[row["_id"]] = row["n"]
+        query = {"campaign_id": campaign_id, "status": "pending"}
+        waiting = sum(doc.get("pending", 0) for doc in self.db.batches.find(query, {"pending": 1}))
+        if waiting:
+            counts["pending"] = counts.get("pending", 0) + waiting
         return counts
 
     def recent_send_counts(self, since: datetime, campaign_id: str | None = None) -> dict:
@@ -146,9 +181,6 @@ class CampaignStore(StoreBase):
             [{"$match": match}, {"$group": {"_id": "$member_id", "n": {"$sum": 1}}}]
         )
         return {row["_id"]: row["n"] for row in rows}
-
-    def has_delivery(self, run_id: str, member_id: str) -> bool:
-        return self.db.deliveries.find_one({"_id": f"{run_id}:{member_id}"}, {"_id": 1}) is not None
 
     # -- clicks ----------------------------------------------------------------------
 

@@ -40,3 +40,8 @@ class LeaseStore(StoreBase):
         if doc is None or doc["expires_at"] < utcnow():
             return None
         return doc["holder"]
+
+    def drop_retired_jobs(self, scheduled: list[str]) -> int:
+        """Remove persisted scheduler jobs no longer in the schedule (their code is gone)."""
+        result = self.db.scheduler_jobs.delete_many({"_id": {"$nin": scheduled}})
+        return result.deleted_count

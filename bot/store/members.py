@@ -169,12 +169,21 @@ class MemberStore(StoreBase):
 
     # -- tiers ---------------------------------------------------------------------
 
-    def set_tier(self, member_id: str, tier: str) -> bool:
-        """Change the tier; False if it already was `tier`."""
-        result = self.update_member(
-            member_id, {"$set": {"tier": tier, "tier_since": utcnow()}}, {"tier": {"$ne": tier}}
-        )
+    def set_tier(self, member_id: str, tier: str, announced: bool = False) -> bool:
+        """Change the tier; False if it already was `tier`.
+
+        A change nobody has told the member about yet waits for the tier-change journey.
+        """
+        changes = {"tier": tier, "tier_since": utcnow(), "tier_unannounced": not announced}
+        result = self.update_member(member_id, {"$set": changes}, {"tier": {"$ne": tier}})
         return result.modified_count == 1
+
+    def members_with_unannounced_tier(self) -> list[dict]:
+        query = {"status": "member", "tier_unannounced": True}
+        return list(self.db.members.find(query, {"tier": 1}))
+
+    def mark_tier_announced(self, member_id: str) -> None:
+        self.update_member(member_id, {"$set": {"tier_unannounced": False}})
 
     def members_in_status(self, status: str, fields: dict | None = None) -> list[dict]:
         return list(self.db.members.find({"status": status}, fields))
@@ -200,6 +209,7 @@ class MemberStore(StoreBase):
         phone = (member.get("profile") or {}).get("phone")
         if phone:
             self.release_phone(phone, member_id)
+        self.forget_in_batches(member_id)
         if member.get("code"):
             # The code stays reserved (old receipts name it) but leads nowhere.
             self.db.member_codes.update_one(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+
+import bson
+from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+
+CODEC = CodecOptions(tz_aware=True)
 
 # Every segment key maps to one of these (DESIGN §6: segment with indexed finds).
 SEGMENT_INDEXES = [
@@ -81,6 +87,9 @@ class SegmentStore(StoreBase):
         No cursor stays open between pages: on FerretDB's SQLite an open read
         cursor would hold a read transaction and block our own writes.
         """
+        if self.serialises_writes:
+            yield from self._spooled_pages(query, fields, size)
+            return
         last = None
         while True:
             page_query = {**query, "_id": {"$gt": last}} if last is not None else query
@@ -89,6 +98,28 @@ class SegmentStore(StoreBase):
                 return
             yield page
             last = page[-1]["_id"]
+
+    def _spooled_pages(self, query: dict, fields: dict, size: int):
+        """FerretDB: one pass into a temporary file, then pages from the file.
+
+        FerretDB 1.24 pushes neither the `_id` range nor the sort down to SQLite,
+        so each page query would decode the whole collection (quadratic); a single
+        pass spooled to disk keeps it linear and our memory flat.
+        """
+        with tempfile.TemporaryFile() as spool:
+            cursor = self.db.members.find(query, fields).sort("_id", ASCENDING)
+            for doc in cursor.batch_size(1000):
+                encoded = bson.encode(doc)
+                spool.write(encoded)
+            spool.seek(0)
+            page = []
+            for doc in bson.decode_file_iter(spool, CODEC):
+                page.append(doc)
+                if len(page) == size:
+                    yield page
+                    page = []
+            if page:
+                yield page
 
     def rfm_inputs(self):
         """Pages of (id, last visit, visits, spend, current rfm) of members who visited."""
