@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bson import ObjectId
 
 from bench._stack import stack
-from bot.campaigns import Sender
+from bot.sending import Sender
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import user_id_for

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import campaigns
-from bot.campaigns import Sender, SpecError
+from bot import campaign_message, campaigns
+from bot.campaigns import SpecError
 from bot.context import Context
 from bot.i18n import N_
 from bot.messages import tap, text
@@ -73,8 +73,8 @@ def new(ctx: Context, spec: str) -> list:
     )
     clock = Clock(now=now, today=now.astimezone(ctx.config.tz).date())
     audience = ctx.store.count_members(compile_filters(fields["filters"], clock, campaign=True))
-    preview = campaigns.render_message(
-        _sender(ctx),
+    preview = campaign_message.render(
+        ctx.config,
         {**fields, "_id": campaign_id, "run_id": "preview"},
         _preview_member(ctx),
         None,
@@ -137,9 +137,7 @@ def show(ctx: Context, found: dict) -> list:
 def test(ctx: Context, found: dict) -> list:
     """Send the campaign to yourself, as a member would see it."""
     return [
-        campaigns.render_message(
-            _sender(ctx), {**found, "run_id": "test"}, _preview_member(ctx), None
-        )
+        campaign_message.render(ctx.config, {**found, "run_id": "test"}, _preview_member(ctx), None)
     ]
 
 
@@ -172,6 +170,8 @@ def cancel(ctx: Context, found: dict) -> list:
     cancelled = ctx.store.update_campaign(
         found["_id"], {"status": "cancelled"}, ["draft", "scheduled", "running", "paused", "quota"]
     )
+    if cancelled:
+        ctx.store.cancel_batches(found["_id"])
     return [
         text(
             ctx._("Campaign %(id)s cancelled.", id=found["_id"])
@@ -203,10 +203,6 @@ def _when(ctx: Context, campaign: dict) -> str:
         )
     moment = campaign.get("next_run_at") or schedule["at"]
     return ctx._("at %(time)s", time=ctx.t.datetime(moment, ctx.config.tz, fmt="short"))
-
-
-def _sender(ctx: Context) -> Sender:
-    return Sender(ctx.store, ctx.services.line, ctx.config)
 
 
 def journey(ctx: Context) -> list:

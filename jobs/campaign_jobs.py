@@ -6,10 +6,10 @@ import logging
 import uuid
 from datetime import timedelta
 
-from bot import campaigns
-from bot.campaigns import Sender
+from bot import audience, campaigns, sending
 from bot.line_api import LineApiError
 from bot.messages import text
+from bot.sending import Sender
 from bot.store import utcnow
 from bot.translate import translator_for
 
@@ -34,12 +34,12 @@ def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
             store.update_campaign(campaign["_id"], {"resume_at": resume})
             continue
         if not campaign.get("snapshot_done"):
-            campaigns.snapshot(store, campaign, run_id, utcnow(), config.tz)
+            audience.snapshot(store, campaign, run_id, utcnow(), config.tz)
             if not _quota_allows(sender, campaign, run_id):
                 continue
             store.update_campaign(campaign["_id"], {"snapshot_done": True})
         stop = lambda c=campaign: should_stop() or _stopped(store, c["_id"])  # noqa: E731
-        counts = campaigns.send_run(sender, campaign, run_id, should_stop=stop)
+        counts = sending.send_run(sender, campaign, run_id, should_stop=stop)
         worked.append(run_id)
         if store.pending_batches(run_id):
             continue  # paused or stopped: the rest goes on resume

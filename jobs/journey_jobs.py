@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from bot import campaigns, points
-from bot.campaigns import Sender
+from bot import audience, campaigns, points, sending
 from bot.i18n import N_
+from bot.sending import Sender
 from bot.store import utcnow
 
 DEFAULTS = {
@@ -101,11 +101,11 @@ def run_journeys(sender: Sender) -> dict:
             journey["values"] = _tier_changes(sender)
             journey["extra"] = {"_id": {"$in": sorted(journey["values"])}}
         if "extra" not in journey or journey["values"]:
-            campaigns.snapshot_journey(store, journey, run_id, now, tz, once_per_days)
+            audience.snapshot_journey(store, journey, run_id, now, tz, once_per_days)
         _after_snapshot(store, name, journey)
         if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else tomorrow's run sends it
             for unfinished in store.unfinished_runs(journey["_id"]):
-                campaigns.send_run(sender, journey, unfinished)
+                sending.send_run(sender, journey, unfinished)
         sent[name] = store.run_counts(run_id).get("sent", 0) - before
     return sent
 

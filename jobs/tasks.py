@@ -6,7 +6,7 @@ pickled, so jobs name one of these functions and find the worker's clients here.
 
 from __future__ import annotations
 
-from bot.campaigns import Sender
+from bot.sending import Sender
 from jobs import campaign_jobs, journey_jobs, maintenance, points_jobs, segment_jobs
 
 RUNTIME: dict = {}  # store, line, config: set by jobs.scheduler.build_scheduler

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import campaigns, points, privacy
-from bot.campaigns import Sender
+from bot import audience, campaigns, points, privacy, sending
+from bot.sending import Sender
 from bot.store import utcnow
 from jobs import campaign_jobs, journey_jobs
 from simulator import texts, user_id_for
@@ -166,10 +166,10 @@ def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
     with time_machine.travel(WEDNESDAY_10AM, tick=False):
         cid = create(owner, "Again | audience: optin | text: Same for everyone | holdout: 0")
         run_id = campaign_jobs._claim(store, store.campaign(cid))
-        campaigns.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
+        audience.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
         store.update_campaign(cid, {"snapshot_done": True})
         queued = list(store.db.batches.find({"run_id": run_id}))
-        campaigns.send_run(sender, store.campaign(cid), run_id)
+        sending.send_run(sender, store.campaign(cid), run_id)
         # The worker crashed after LINE accepted the batch but before recording it:
         # put the database back as it was at that moment.
         store.db.deliveries.delete_many({"run_id": run_id})
@@ -294,7 +294,7 @@ def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
         [
             sys.executable,
             "-c",
-            "from bot import create_app; from bot.campaigns import Sender; "
+            "from bot import create_app; from bot.sending import Sender; "
             "from jobs import campaign_jobs; s = create_app().extensions['samachik']; "
             "campaign_jobs.run_due(Sender(s.store, s.line, s.config, threads=1))",
         ],
@@ -364,3 +364,31 @@ def test_a_batch_line_keeps_refusing_is_tried_again_on_the_next_run(
     assert store.campaign_counts(cid) == {"sent": 10}
     assert all(len(campaign_messages(u)) == 1 for u in crowd)
     assert store.campaign(cid)["status"] == "done"
+
+
+def test_a_member_erased_mid_run_is_not_sent_to_and_leaves_no_trace(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Erase | audience: optin | text: Hi {first_name} | holdout: 0")
+        run_id = campaign_jobs._claim(store, store.campaign(cid))
+        audience.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
+        store.update_campaign(cid, {"snapshot_done": True})
+        store.erase_member(store.member_by_line_id(crowd[2].id)["_id"])
+        campaign_jobs.run_due(sender)
+
+    assert campaign_messages(crowd[2]) == []
+    assert store.campaign_counts(cid) == {"sent": 9}
+    assert not list(store.db.batches.find({"line_ids": crowd[2].id}))
+
+
+def test_a_cancelled_run_sends_no_more_and_drops_its_queue(owner, crowd, sender, store):
+    store.put_setting("campaign_batch_size", 3)
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Stop | audience: optin | text: Same for everyone | holdout: 0")
+        calls = []
+        campaign_jobs.run_due(sender, should_stop=lambda: bool(calls.append(1)) or len(calls) > 1)
+        owner.says(f"/campaign cancel {cid}")
+        campaign_jobs.run_due(sender)
+
+    assert sum(len(campaign_messages(u)) for u in crowd) == 3
+    assert store.campaign_counts(cid) == {"sent": 3}
+    assert all(b["line_ids"] == [] for b in store.db.batches.find({"campaign_id": cid}))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 import time_machine
 
 from bot import privacy
-from bot.campaigns import Sender
+from bot.sending import Sender
 from bot.store import utcnow
 from jobs import journey_jobs, points_jobs
 from simulator import texts

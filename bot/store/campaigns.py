@@ -10,6 +10,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from bot.store.base import StoreBase, utcnow
 
 
+# A batch document once it needs no personal data any more.
+EMPTIED = {"members": [], "line_ids": [], "values": [], "pending": 0}
+
+
 class CampaignStore(StoreBase):
     INDEXES = {
         "campaigns": [IndexModel([("status", ASCENDING), ("next_run_at", ASCENDING)])],
@@ -124,7 +128,14 @@ class CampaignStore(StoreBase):
         self.add_deliveries(rows)
         self.db.batches.update_one(
             {"_id": f"{run_id}:b{number}"},
-            {"$set": {"status": "sent", "rows": [], "finished_at": utcnow()}},
+            {"$set": {"status": "sent", **EMPTIED, "finished_at": utcnow()}},
+        )
+
+    def cancel_batches(self, campaign_id: str) -> None:
+        """A cancelled campaign's queue: nobody more is sent to, and the LINE ids go."""
+        self.db.batches.update_many(
+            {"campaign_id": campaign_id, "status": "pending"},
+            {"$set": {"status": "cancelled", **EMPTIED}},
         )
 
     def retry_batch_later(self, run_id: str, number: int) -> int:
@@ -137,11 +148,15 @@ class CampaignStore(StoreBase):
         return doc["attempts"] if doc else 0
 
     def forget_in_batches(self, member_id: str) -> None:
-        """Take an erased member out of batches not yet sent."""
-        self.db.batches.update_many(
-            {"status": "pending", "rows.member_id": member_id},
-            {"$pull": {"rows": {"member_id": member_id}}},
-        )
+        """Take an erased member out of batches not yet sent (their LINE id and name)."""
+        for batch in self.db.batches.find({"status": "pending", "members": member_id}):
+            keep = [i for i, m in enumerate(batch["members"]) if m != member_id]
+            lists = {name: batch[name] for name in ("members", "line_ids", "values")}
+            kept = {name: [v[i] for i in keep] if v else v for name, v in lists.items()}
+            self.db.batches.update_one(
+                {"_id": batch["_id"], "status": "pending"},
+                {"$set": {**kept, "pending": len(keep)}},
+            )
 
     def run_counts(self, run_id: str) -> dict:
         """Deliveries by status, with the members still queued in batches as `pending`."""

@@ -1,0 +1,185 @@
+"""A run's audience: who gets the message, written down before anything is sent.
+
+The snapshot reads the segment's members in _id order and cuts them into batch
+documents of up to 500 members to send (`batches`, the run's queue). Members who
+are not sent to (holdout, opted out, blocked, capped) get their final row in
+`deliveries` straight away; the others get theirs when their batch's LINE call is
+answered (`bot/sending.py`). Each batch document is written whole before those
+rows and names the last member it covers, so a snapshot interrupted anywhere
+carries on after its last batch: no member is left out or taken twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.campaigns import DEFAULT_CAP, in_holdout, personalised
+from bot.segments import Clock, compile_filters
+from bot.store import Store, utcnow
+
+BATCH_SIZE = 500  # LINE's multicast limit
+MAX_BATCH_MEMBERS = 2000  # members per batch document, whatever their status
+# What a personalised message needs of each member, copied into the batch so
+# sending reads nothing per member (the batch is emptied once sent).
+MEMBER_FIELDS = {
+    "reachable": 1,
+    "marketing_opt_in": 1,
+    "line_user_id": 1,
+    "locale": 1,
+    "points": 1,
+    "tier": 1,
+    "profile.first_name": 1,
+    "profile.birthday": 1,
+}
+
+
+def snapshot(
+    store: Store,
+    campaign: dict,
+    run_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    extra: dict | None = None,
+    keep=lambda member: True,
+) -> dict:
+    """Write the run's audience as batches (and final rows); returns counts by status."""
+    query = compile_filters(
+        campaign["filters"],
+        Clock(now=now, today=now.astimezone(tz).date()),
+        base={"status": "member"},
+    )
+    if extra:
+        query["$and"].append(extra)
+    cap, cap_days = store.get_setting("campaign_cap", list(DEFAULT_CAP))
+    sent_lately = store.recent_send_counts(now - timedelta(days=cap_days))
+    batch_size = int(store.get_setting("campaign_batch_size", BATCH_SIZE))
+    batch = _Batch(campaign, run_id, 0)
+    last = store.last_batch(run_id)
+    if last is not None:
+        _write_final_rows(store, last)  # it may have been cut short
+        query["$and"].append({"_id": {"$gt": last["last_member"]}})
+        batch = _Batch(campaign, run_id, last["number"] + 1)
+    for page in store.member_pages(query, MEMBER_FIELDS):
+        for member in page:
+            if not keep(member):
+                continue
+            status = _status_for(campaign, member, sent_lately.get(member["_id"], 0), cap)
+            batch.add(member, status)
+            if len(batch.members) == batch_size or batch.size == MAX_BATCH_MEMBERS:
+                batch = batch.write(store)
+    if batch.size:
+        batch.write(store)
+    return store.run_counts(run_id)
+
+
+def snapshot_journey(
+    store: Store,
+    journey: dict,
+    run_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    once_per_days: int | None = None,
+) -> dict:
+    """A journey's audience for its day: birthdays today, purchases N days ago, overdue…"""
+    today = now.astimezone(tz).date()
+    extra, keep = journey.get("extra"), lambda member: True
+    if journey["journey"] == "birthday":
+        day = f"-{today.month:02d}-{today.day:02d}"
+        keep = lambda m: (m.get("profile") or {}).get("birthday", "").endswith(day)  # noqa: E731
+    elif journey["journey"] == "after_purchase":
+        start, end = journey["between"]
+        extra = {"stats.last_visit": {"$gte": start, "$lt": end}}
+    if once_per_days:
+        already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
+        was_kept = keep
+        keep = lambda m: m["_id"] not in already and was_kept(m)  # noqa: E731
+    return snapshot(store, journey, run_id, now, tz, extra=extra, keep=keep)
+
+
+def delivery_row(campaign_id: str, run_id: str, member_id: str, status: str, **fields) -> dict:
+    """One member's row in the deliveries ledger (unique per run)."""
+    return {
+        "_id": f"{run_id}:{member_id}",
+        "campaign_id": campaign_id,
+        "run_id": run_id,
+        "member_id": member_id,
+        "group": "holdout" if status == "holdout" else "treatment",
+        "status": status,
+        **fields,
+    }
+
+
+class _Batch:
+    """One batch document in the making: parallel lists keep it compact."""
+
+    def __init__(self, campaign: dict, run_id: str, number: int):
+        self.campaign, self.run_id, self.number = campaign, run_id, number
+        self.personal = personalised(campaign)
+        self.own_values = campaign.get("values") or {}
+        self.members, self.line_ids, self.values, self.others = [], [], [], []
+        self.last_member = None
+
+    @property
+    def size(self) -> int:
+        return len(self.members) + len(self.others)
+
+    def add(self, member: dict, status: str) -> None:
+        self.last_member = member["_id"]
+        if status != "pending":
+            self.others.append({"member_id": member["_id"], "status": status})
+            return
+        self.members.append(member["_id"])
+        self.line_ids.append(member["line_user_id"])
+        if self.personal:
+            own = self.own_values.get(member["_id"], {})
+            self.values.append(
+                {
+                    "locale": member.get("locale"),
+                    "first_name": (member.get("profile") or {}).get("first_name", ""),
+                    "points": member.get("points", 0),
+                    "tier": member.get("tier"),
+                    **{k: v for k, v in own.items() if k != "lots"},
+                }
+            )
+
+    def write(self, store: Store) -> _Batch:
+        """Store this batch and its final rows; returns the next, empty batch."""
+        doc = {
+            "_id": f"{self.run_id}:b{self.number}",
+            "campaign_id": self.campaign["_id"],
+            "run_id": self.run_id,
+            "number": self.number,
+            "members": self.members,
+            "line_ids": self.line_ids,
+            "values": self.values,
+            "others": self.others,
+            "pending": len(self.members),
+            "last_member": self.last_member,
+            "status": "pending" if self.members else "sent",
+            "created_at": utcnow(),
+        }
+        _write_final_rows(store, store.add_batch(doc))
+        return _Batch(self.campaign, self.run_id, self.number + 1)
+
+
+def _write_final_rows(store: Store, batch: dict) -> None:
+    """The batch's members who are not sent to get their row now."""
+    store.add_deliveries(
+        [
+            delivery_row(batch["campaign_id"], batch["run_id"], row["member_id"], row["status"])
+            for row in batch["others"]
+        ]
+    )
+
+
+def _status_for(campaign, member, sent_lately: int, cap: int) -> str:
+    if not member.get("reachable", True):
+        return "skipped_blocked"
+    if not member.get("marketing_opt_in") and not campaign.get("service"):
+        return "skipped_optout"
+    if in_holdout(campaign["_id"], member["_id"], campaign.get("holdout", 0)):
+        return "holdout"
+    if sent_lately >= cap:
+        return "capped"
+    return "pending"
