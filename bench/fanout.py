@@ -1,11 +1,21 @@
 """Campaign fan-out through the simulator with LINE's limits, against the physical bound.
 
-Multicast path: N members, identical message, batches of 500 ids, the simulator
-limiting multicast to 200 requests/s and adding 50 ms to each call. The bound is
-N / 500 / 200 seconds (the rate limit, not the latency, when calls overlap).
-Push path (personalised): bound N / 2000 push requests/s.
-Prints each send phase's time and its ratio to the bound, duplicates and misses
-counted by the simulator (must both be 0), and peak memory.
+Multicast path: N members, one message, batches of 500 ids, the simulator (in a
+process of its own, as LINE is) limiting multicast to 200 requests/s and adding
+50 ms to each call. The physical bound is N / 500 / 200 seconds. Push path
+(personalised, one call per member): bound N / 2000 push requests/s.
+
+For each path it prints:
+- the send phase (first LINE call to the last outcome recorded) against the
+  physical bound and against a baseline run in this process: the same LINE calls
+  made by the same pool and rate limiter with no database work at all;
+- the bookkeeping floor: the send phase's database work alone (read each batch,
+  close it), timed on its own;
+- the snapshot (audience → rows and batches) and the whole run (snapshot, send,
+  and dropping the run's queues);
+- duplicates and misses as the simulator counts them (both must be 0);
+- this process's memory growth during the run, at a tenth of the audience and at
+  the whole of it (flat means the send does not hold the audience in memory).
 
     .venv/bin/python bench/fanout.py [--members 100000] [--push-members 5000]
 """
@@ -13,18 +23,22 @@ counted by the simulator (must both be 0), and peak memory.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
+import threading
 import time
-from collections import Counter
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bson import ObjectId
 
-from bench._stack import stack
-from bot.sending import Sender
+from bench._remote_sim import RemoteSimulator
+from bench._stack import SECRET, TOKEN, database
+from bot import audience, campaign_message, create_app, sending
+from bot.line_api import retry_key_for
+from bot.sending import RateLimiter, Sender
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import user_id_for
@@ -32,90 +46,211 @@ from simulator import user_id_for
 MULTICAST_RPS, PUSH_RPS, LATENCY = 200, 2000, 0.05
 
 
+class MemoryWatch:
+    """Peak resident memory of this process while a block runs, above its start."""
+
+    def __enter__(self):
+        self.start = self.peak = _rss_mib()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mib())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_mib())
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+
 def add_members(store, sim, count: int, prefix: str) -> None:
+    sim.add_friends(prefix, count)
     for start in range(0, count, 5000):
-        docs = []
-        for index in range(start, min(start + 5000, count)):
-            line_id = user_id_for(f"{prefix}{index}")
-            state = sim.platform.add_user(line_id, f"{prefix}{index}", "en")
-            state.friend = True
-            docs.append(
-                {
-                    "_id": str(ObjectId()),
-                    "line_user_id": line_id,
-                    "status": "member",
-                    "reachable": True,
-                    "marketing_opt_in": True,
-                    "locale": "en",
-                    "points": 0,
-                    "ledger_seq": 0,
-                    "tags": [prefix],
-                    "profile": {"first_name": f"P{index}"},
-                }
-            )
+        docs = [
+            {
+                "_id": str(ObjectId()),
+                "line_user_id": user_id_for(f"{prefix}{index}"),
+                "status": "member",
+                "reachable": True,
+                "marketing_opt_in": True,
+                "locale": "en",
+                "points": index % 700,
+                "ledger_seq": 0,
+                "tags": [prefix],
+                "profile": {"first_name": f"P{index}"},
+            }
+            for index in range(start, min(start + 5000, count))
+        ]
         store.db.members.insert_many(docs, ordered=False)
 
 
-def run(store, sender, sim, prefix: str, count: int, text: str) -> tuple[float, float, Counter]:
-    campaign_id = f"K{prefix.upper()}"
-    store.insert_campaign(
-        {
-            "_id": campaign_id,
-            "name": prefix,
-            "audience": f"tag:{prefix}",
-            "filters": f"tag:{prefix}",
-            "template": "news",
-            "content": {"title": "News", "text": text, "image": None, "button": None, "link": None},
-            "coupon": None,
-            "holdout": 0.0,
-            "schedule": {"type": "once", "at": utcnow()},
-            "window_days": 7,
-            "status": "scheduled",
-            "next_run_at": utcnow(),
-        }
-    )
+def new_campaign(store, prefix: str, text: str) -> dict:
+    campaign = {
+        "_id": f"K{prefix.upper()}{uuid.uuid4().hex[:4]}",
+        "name": prefix,
+        "audience": f"tag:{prefix}",
+        "filters": f"tag:{prefix}",
+        "template": "news",
+        "content": {"title": "News", "text": text, "image": None, "button": None, "link": None},
+        "coupon": None,
+        "holdout": 0.0,
+        "schedule": {"type": "once", "at": utcnow()},
+        "window_days": 7,
+        "status": "scheduled",
+        "next_run_at": utcnow(),
+    }
+    store.insert_campaign(campaign)
+    return campaign
+
+
+def run(sender: Sender, campaign: dict) -> dict:
+    """One campaign run, phase by phase, as the worker does it."""
+    store, tz = sender.store, sender.config.tz
+    run_id = campaign_jobs._claim(store, campaign)
     started = time.perf_counter()
-    campaign_jobs.run_due(sender)
-    total = time.perf_counter() - started
-    received = Counter()
-    for index in range(count):
-        received[len(sim.platform.inbox(user_id_for(f"{prefix}{index}")))] += 1
-    counts = store.campaign_counts(campaign_id)
-    return total, counts.get("sent", 0), received
+    audience.snapshot(store, store.campaign(campaign["_id"]), run_id, utcnow(), tz)
+    snapshotted = time.perf_counter()
+    with MemoryWatch() as memory:
+        sending.send_run(sender, store.campaign(campaign["_id"]), run_id)
+    sent = time.perf_counter()
+    store.drop_queues(run_id)  # as the worker does when the run ends
+    finished = time.perf_counter()
+    counts = store.run_counts(run_id)
+    return {
+        "run_id": run_id,
+        "snapshot": snapshotted - started,
+        "send": sent - snapshotted,
+        "total": finished - started,
+        "sent": counts.get("sent", 0),
+        "memory": memory.growth,
+    }
+
+
+def baseline(sender: Sender, campaign: dict, count: int, per_call: int, rate: float) -> float:
+    """The same LINE calls by the same pool and limiter, with no database work."""
+    limiter = RateLimiter(rate)
+    message = campaign_message.render(sender.config, {**campaign, "run_id": "base"}, None, None)
+    ids = [user_id_for(f"nobody{i}") for i in range(per_call)]  # not friends: nothing kept
+
+    def call(index: int) -> None:
+        limiter.acquire()
+        key = retry_key_for("baseline", campaign["_id"], index)
+        if per_call > 1:
+            sender.line.multicast(ids, [message], retry_key=key)
+        else:
+            sender.line.push(ids[0], [message], retry_key=key)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(sender.threads) as pool:
+        list(pool.map(call, range(-(-count // per_call))))
+    return time.perf_counter() - started
+
+
+def bookkeeping_floor(store, run_id: str) -> float:
+    """The send phase's database work alone (read each batch, close it), on copies."""
+    members = sorted(
+        r["member_id"] for r in store.db.deliveries.find({"run_id": run_id, "status": "pending"})
+    )
+    floor_run = f"floor-{run_id}"
+    for number, start in enumerate(range(0, len(members), 500)):
+        chunk = members[start : start + 500]
+        store.add_batch(
+            {
+                "_id": f"{floor_run}:b{number}",
+                "campaign_id": "floor",
+                "run_id": floor_run,
+                "number": number,
+                "members": chunk,
+                "size": len(chunk),
+                "counts": {},
+                "last_member": chunk[-1],
+                "status": "pending",
+            },
+            {"line_ids": [user_id_for(m) for m in chunk], "values": [], "others": []},
+        )
+    started = time.perf_counter()
+    for number in store.pending_batches(floor_run):
+        store.pending_batch(floor_run, number)
+        store.finish_batch(floor_run, number, {})
+    return time.perf_counter() - started
+
+
+def report(name: str, count: int, bound: float, base: float, floor: float, result, received):
+    duplicates = sum(n for k, n in received.items() if k > 1)
+    misses = received.get(0, 0)
+    send = result["send"]
+    print(
+        f"{name}: {count:,} members, {result['sent']:,} sent\n"
+        f"  send phase {send:.2f}s: {send / bound:.2f}x the physical bound ({bound:.2f}s), "
+        f"{send / base:.2f}x the no-database baseline ({base:.2f}s)\n"
+        f"  bookkeeping floor {floor:.2f}s ({floor / bound:.2f}x the bound); "
+        f"send phase / max(bound, floor) = {send / max(bound, floor):.2f}x\n"
+        f"  snapshot {result['snapshot']:.2f}s; whole run {result['total']:.2f}s "
+        f"({result['total'] / bound:.1f}x the bound)\n"
+        f"  duplicates {duplicates}, misses {misses}; "
+        f"memory growth during the send {result['memory']:.1f} MiB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--push-members", type=int, default=5_000)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=sending.SEND_THREADS)
     args = parser.parse_args()
-    with stack() as (app, sim):
-        services = app.extensions["samachik"]
-        store = services.store
-        store.put_setting("quiet_hours", ["00:00", "00:00"])
-        store.put_setting("campaign_cap", [100, 7])
-        sim.set_rate_limit("multicast", MULTICAST_RPS)
-        sim.set_rate_limit("push", PUSH_RPS)
-        sim.set_latency("multicast", LATENCY)
-        sim.set_latency("push", LATENCY)
-        sender = Sender(store, services.line, services.config, threads=args.threads)
-        for prefix, count, text, rate, per_call in (
-            ("bulk", args.members, "Same news for everyone", MULTICAST_RPS, 500),
-            ("push", args.push_members, "News for {first_name}", PUSH_RPS, 1),
-        ):
-            add_members(store, sim, count, prefix)
-            total, sent, received = run(store, sender, sim, prefix, count, text)
-            bound = count / per_call / rate
-            duplicates = sum(n for k, n in received.items() if k > 1)
-            misses = received.get(0, 0)
-            print(
-                f"{prefix}: {count:,} members, {sent:,} sent in {total:.1f}s "
-                f"(snapshot + send); bound {bound:.1f}s; ratio {total / bound:.1f}x; "
-                f"duplicates {duplicates}, misses {misses}"
+    sim = RemoteSimulator(SECRET, TOKEN)
+    try:
+        with database() as uri:
+            app = create_app(
+                {
+                    "APP_ENV": "test",
+                    "MONGODB_URI": uri,
+                    "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
+                    "LINE_CHANNEL_SECRET": SECRET,
+                    "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                    "LINE_API_BASE_URL": sim.base_url,
+                    "DEFAULT_LOCALE": "en",
+                    "LOG_LEVEL": "WARNING",
+                }
             )
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak memory of this process (simulator records included): {peak:.0f} MiB")
+            services = app.extensions["samachik"]
+            store = services.store
+            store.ensure_indexes()
+            store.put_setting("quiet_hours", ["00:00", "00:00"])
+            store.put_setting("campaign_cap", [100, 7])
+            for endpoint, rate in (("multicast", MULTICAST_RPS), ("push", PUSH_RPS)):
+                sim.set_rate_limit(endpoint, rate)
+                sim.set_latency(endpoint, LATENCY)
+            sender = Sender(store, services.line, services.config, threads=args.threads)
+            small = max(args.members // 10, 500)
+            for prefix, count, text, rate, per_call in (
+                ("small", small, "Same news for everyone", MULTICAST_RPS, 500),
+                ("bulk", args.members, "Same news for everyone", MULTICAST_RPS, 500),
+                ("push", args.push_members, "News for {first_name}: {points} points", PUSH_RPS, 1),
+            ):
+                add_members(store, sim, count, prefix)
+                campaign = new_campaign(store, prefix, text)
+                base = baseline(sender, campaign, count, per_call, rate)
+                result = run(sender, campaign)
+                floor = bookkeeping_floor(store, result["run_id"])
+                bound = count / per_call / rate
+                report(prefix, count, bound, base, floor, result, sim.received(prefix, count))
+            print(f"simulator process peak memory {sim.peak_mib():.0f} MiB")
+            store.client.drop_database(store.db.name)
+    finally:
+        sim.stop()
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """A run's audience: who gets the message, written down before anything is sent.
 
-The snapshot reads the segment's members in _id order and cuts them into batch
-documents of up to 500 members to send (`batches`, the run's queue). Members who
-are not sent to (holdout, opted out, blocked, capped) get their final row in
-`deliveries` straight away; the others get theirs when their batch's LINE call is
-answered (`bot/sending.py`). Each batch document is written whole before those
+The snapshot reads the segment's members in _id order, gives each one row in
+`deliveries` (unique per run: holdout, skipped_optout, skipped_blocked, capped,
+or pending with its batch number) and cuts those to send into batch documents
+of up to 500 (`batches`, the run's queue, whose outcome later stands for its
+members' rows: see the store). Each batch document is written whole before its
 rows and names the last member it covers, so a snapshot interrupted anywhere
 carries on after its last batch: no member is left out or taken twice.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,7 @@ def snapshot(
     batch = _Batch(campaign, run_id, 0)
     last = store.last_batch(run_id)
     if last is not None:
-        _write_final_rows(store, last)  # it may have been cut short
+        _write_rows(store, last)  # it may have been cut short
         query["$and"].append({"_id": {"$gt": last["last_member"]}})
         batch = _Batch(campaign, run_id, last["number"] + 1)
     for page in store.member_pages(query, MEMBER_FIELDS):
@@ -110,6 +111,11 @@ def delivery_row(campaign_id: str, run_id: str, member_id: str, status: str, **f
     }
 
 
+def record_welcome(store: Store, member_id: str, day) -> None:
+    """The welcome journey is the signup's own reply: it only needs recording."""
+    store.record_reply("journey:welcome", f"journey:welcome:{day.isoformat()}", member_id)
+
+
 class _Batch:
     """One batch document in the making: parallel lists keep it compact."""
 
@@ -145,31 +151,30 @@ class _Batch:
 
     def write(self, store: Store) -> _Batch:
         """Store this batch and its final rows; returns the next, empty batch."""
-        doc = {
+        batch = {
             "_id": f"{self.run_id}:b{self.number}",
             "campaign_id": self.campaign["_id"],
             "run_id": self.run_id,
             "number": self.number,
             "members": self.members,
-            "line_ids": self.line_ids,
-            "values": self.values,
-            "others": self.others,
-            "pending": len(self.members),
+            "size": len(self.members),
+            "counts": dict(Counter(row["status"] for row in self.others)),
             "last_member": self.last_member,
             "status": "pending" if self.members else "sent",
             "created_at": utcnow(),
         }
-        _write_final_rows(store, store.add_batch(doc))
+        queue = {"line_ids": self.line_ids, "values": self.values, "others": self.others}
+        _write_rows(store, store.add_batch(batch, queue), queue)
         return _Batch(self.campaign, self.run_id, self.number + 1)
 
 
-def _write_final_rows(store: Store, batch: dict) -> None:
-    """The batch's members who are not sent to get their row now."""
+def _write_rows(store: Store, batch: dict, queue: dict | None = None) -> None:
+    """Every member of the batch gets their row (a resumed snapshot's are kept)."""
+    campaign_id, run_id, number = batch["campaign_id"], batch["run_id"], batch["number"]
+    queue = queue or store.batch_queue(batch["_id"])
     store.add_deliveries(
-        [
-            delivery_row(batch["campaign_id"], batch["run_id"], row["member_id"], row["status"])
-            for row in batch["others"]
-        ]
+        [delivery_row(campaign_id, run_id, m, "pending", batch=number) for m in batch["members"]]
+        + [delivery_row(campaign_id, run_id, r["member_id"], r["status"]) for r in queue["others"]]
     )
 
 

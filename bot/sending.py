@@ -1,9 +1,10 @@
 """Sending a run's batches to LINE, exactly once per member, as fast as LINE allows.
 
-One thread does all the database work (reading a batch, issuing coupons,
-recording outcomes) while a pool of threads makes the LINE calls, so calls
-overlap up to the rate limit and the bookkeeping of one batch overlaps the
-sending of the next; FerretDB never sees two of our writes at once. Each call
+One thread does the database writes (issuing coupons, closing batches: one
+write per batch, whose outcome stands for its members' rows) while a reader
+thread fetches batches ahead and a pool of threads makes the LINE calls, so
+calls overlap up to the rate limit and the bookkeeping of one batch overlaps
+the sending of the next; FerretDB never sees two of our writes at once. Each call
 carries a retry key derived from the run and batch (multicast) or the delivery
 (push), so a run resumed after a crash repeats exactly the calls it may have
 made and LINE answers 409 for those it had accepted.
@@ -18,15 +19,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot import campaign_message, rewards
-from bot.audience import delivery_row
 from bot.campaigns import personalised
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, retry_key_for
-from bot.store import Store, utcnow
+from bot.store import Store
+from bot.store.campaigns import ERASED
 
 SEND_THREADS = 32  # LINE calls in flight; at 50 ms each that is 640 pushes/s
 DEFAULT_RATES = {"push": 2000, "multicast": 200}  # requests/s (configurable per merchant)
-IN_FLIGHT_BATCHES = 4  # batches read ahead of their outcomes: bounds memory, keeps calls busy
+IN_FLIGHT_BATCHES = 4  # batches sent ahead of their outcomes: bounds memory, keeps calls busy
+READ_AHEAD = 4  # batches fetched ahead of sending
 BATCH_ATTEMPTS = 5  # a batch LINE keeps refusing with 429/5xx fails after this many runs
 
 
@@ -60,19 +62,24 @@ def limiter_for(store: Store, endpoint: str) -> RateLimiter:
     return RateLimiter(float(rates.get(endpoint, DEFAULT_RATES[endpoint])))
 
 
-def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: False) -> dict:
-    """Send every pending batch of a run; safe to call again after a crash."""
+def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: False) -> int:
+    """Send every pending batch of a run; returns how many it closed. Safe to repeat."""
     store = sender.store
     personal = personalised(campaign)
     limiter = limiter_for(store, "push" if personal else "multicast")
     campaign = {**campaign, "run_id": run_id}
     prepare = _prepare_pushes if personal else _prepare_multicast
     in_flight: deque = deque()
-    with ThreadPoolExecutor(sender.threads) as pool:
-        for number in store.pending_batches(run_id):
+    closed = 0
+    # A reader thread fetches batches ahead: reads do not wait behind our writes.
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(sender.threads) as pool:
+        numbers, ahead = deque(store.pending_batches(run_id)), deque()
+        while numbers or ahead:
+            while numbers and len(ahead) < READ_AHEAD:
+                ahead.append(reader.submit(store.pending_batch, run_id, numbers.popleft()))
             if should_stop():
                 break
-            batch = store.pending_batch(run_id, number)
+            batch = ahead.popleft().result()
             if batch is None:
                 continue
             calls = prepare(sender, campaign, batch)
@@ -80,17 +87,22 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
                 call.future = pool.submit(_call, sender.line, limiter, *call.request)
             in_flight.append((batch, calls))
             while len(in_flight) > IN_FLIGHT_BATCHES or (in_flight and _answered(in_flight[0])):
-                _record(sender, campaign, *in_flight.popleft())
+                closed += _record(sender, *in_flight.popleft())
         while in_flight:
-            _record(sender, campaign, *in_flight.popleft())
-    return store.run_counts(run_id)
+            closed += _record(sender, *in_flight.popleft())
+    return closed
 
 
 def _prepare_multicast(sender: Sender, campaign: dict, batch: dict) -> list:
     """One call for the batch: the same message to all its members."""
     message = campaign_message.render(sender.config, campaign, None, None)
     key = retry_key_for(batch["run_id"], batch["number"])
-    return [_Call(batch["members"], ("multicast", batch["line_ids"], [message], key))]
+    to = [(m, line_id) for m, line_id in zip(batch["members"], batch["line_ids"], strict=True)]
+    to = [(m, line_id) for m, line_id in to if line_id != ERASED]
+    if not to:
+        return []
+    members, line_ids = (list(column) for column in zip(*to, strict=True))
+    return [_Call(members, ("multicast", line_ids, [message], key))]
 
 
 def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
@@ -99,6 +111,8 @@ def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
     for member_id, line_id, values in zip(
         batch["members"], batch["line_ids"], batch["values"], strict=True
     ):
+        if line_id == ERASED:
+            continue
         delivery_id = f"{batch['run_id']}:{member_id}"
         member = {
             "_id": member_id,
@@ -112,7 +126,7 @@ def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
             sender.config, campaign, member, delivery_id, coupon, values
         )
         request = ("push", line_id, [message], retry_key_for(delivery_id))
-        calls.append(_Call([member_id], request, coupon["_id"] if coupon else None, line_id))
+        calls.append(_Call([member_id], request, line_id))
     return calls
 
 
@@ -154,7 +168,6 @@ class _Call:
 
     member_ids: list[str]
     request: tuple  # (endpoint, to, messages, retry key)
-    coupon: str | None = None
     push_to: str | None = None
     future: Future | None = None
 
@@ -164,33 +177,25 @@ def _answered(entry) -> bool:
     return all(call.future.done() for call in calls)
 
 
-def _record(sender: Sender, campaign: dict, batch: dict, calls: list[_Call]) -> None:
-    """Write a batch's outcome rows once its calls are answered (this thread only)."""
-    store, run_id, campaign_id = sender.store, batch["run_id"], campaign["_id"]
-    now, rows, waiting = utcnow(), [], []
+def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
+    """Close a batch once its calls are answered (this thread only): one write."""
+    store, run_id = sender.store, batch["run_id"]
+    exceptions, waiting = {}, []
     for call in calls:
         error = call.future.result()
-        extra = {"coupon": call.coupon} if call.coupon else {}
-        for member_id in call.member_ids:
-            if error is None:
-                rows.append(
-                    delivery_row(campaign_id, run_id, member_id, "sent", sent_at=now, **extra)
-                )
-            elif not error.permanent:
-                waiting.append(member_id)
-            else:
-                rows.append(
-                    delivery_row(
-                        campaign_id, run_id, member_id, "failed", error=error.status, **extra
-                    )
-                )
-                if call.push_to and error.status in (400, 403):
-                    # A push LINE refuses for good: the user is gone (blocked or deleted).
-                    store.record_unfollow(call.push_to)
+        if error is None:
+            continue
+        if not error.permanent:
+            waiting += call.member_ids
+            continue
+        exceptions.update(dict.fromkeys(call.member_ids, "failed"))
+        if call.push_to and error.status in (400, 403):
+            # A push LINE refuses for good: the user is gone (blocked or deleted).
+            store.record_unfollow(call.push_to)
     if waiting and store.retry_batch_later(run_id, batch["number"]) < BATCH_ATTEMPTS:
-        # LINE is struggling (429/5xx after backoff): record what went out and try
-        # the batch again on the next run; retry keys make the repeats harmless.
-        store.add_deliveries(rows)
-        return
-    rows += [delivery_row(campaign_id, run_id, m, "failed", error="retries") for m in waiting]
-    store.finish_batch(run_id, batch["number"], rows)
+        # LINE is struggling (429/5xx after backoff): the whole batch goes again on
+        # the next run; retry keys make LINE answer 409 for what it already took.
+        return False
+    exceptions.update(dict.fromkeys(waiting, "failed"))
+    store.finish_batch(run_id, batch["number"], exceptions)
+    return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import flex_templates
-from bot import points, privacy
+from bot import audience, points, privacy
 from bot.context import Context
 from bot.i18n import N_
 from bot.member_codes import new_code
@@ -256,6 +256,7 @@ def complete(ctx: Context, answers: dict) -> list:
     if not ctx.store.complete_signup(member_id, code, profile, consents, answers["marketing"]):
         return [text(ctx._("You are already a member."))]
     bonus = points.award_signup_bonus(ctx.store, member_id, ctx.config.tz)
+    audience.record_welcome(ctx.store, member_id, ctx.today())
     member = ctx.reload_member()
     return [welcome_member(ctx, member, bonus)]
 

@@ -39,11 +39,11 @@ def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
                 continue
             store.update_campaign(campaign["_id"], {"snapshot_done": True})
         stop = lambda c=campaign: should_stop() or _stopped(store, c["_id"])  # noqa: E731
-        counts = sending.send_run(sender, campaign, run_id, should_stop=stop)
+        sending.send_run(sender, campaign, run_id, should_stop=stop)
         worked.append(run_id)
         if store.pending_batches(run_id):
             continue  # paused or stopped: the rest goes on resume
-        _finish(store, campaign, run_id, counts, config.tz)
+        _finish(store, campaign, run_id, store.run_counts(run_id), config.tz)
     return worked
 
 
@@ -98,6 +98,7 @@ def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
 
 
 def _finish(store, campaign: dict, run_id: str, counts: dict, tz) -> None:
+    store.drop_queues(run_id)
     summary = {"run_id": run_id, "finished_at": utcnow(), "counts": counts}
     following = None
     if campaign["schedule"]["type"] == "weekly":

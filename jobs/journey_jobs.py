@@ -106,6 +106,10 @@ def run_journeys(sender: Sender) -> dict:
         if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else tomorrow's run sends it
             for unfinished in store.unfinished_runs(journey["_id"]):
                 sending.send_run(sender, journey, unfinished)
+                if not store.pending_batches(unfinished):
+                    store.drop_queues(unfinished)
+        if not store.pending_batches(run_id):
+            store.drop_queues(run_id)
         sent[name] = store.run_counts(run_id).get("sent", 0) - before
     return sent
 

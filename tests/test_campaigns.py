@@ -168,13 +168,14 @@ def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
         run_id = campaign_jobs._claim(store, store.campaign(cid))
         audience.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
         store.update_campaign(cid, {"snapshot_done": True})
-        queued = list(store.db.batches.find({"run_id": run_id}))
+        queued = [store.pending_batch(run_id, n) for n in store.pending_batches(run_id)]
         sending.send_run(sender, store.campaign(cid), run_id)
         # The worker crashed after LINE accepted the batch but before recording it:
-        # put the database back as it was at that moment.
-        store.db.deliveries.delete_many({"run_id": run_id})
+        # put the batch back as it was at that moment.
         for batch in queued:
-            store.db.batches.replace_one({"_id": batch["_id"]}, batch)
+            queue = {k: batch.pop(k) for k in ("line_ids", "values", "others")}
+            store.db.batches.delete_one({"_id": batch["_id"]})
+            store.add_batch(batch, queue)
         campaign_jobs.run_due(sender)
 
     assert [r["status"] for r in sim.requests("multicast")] == [200, 409]
@@ -343,10 +344,14 @@ def test_a_push_refused_for_good_marks_the_member_unreachable(owner, crowd, send
         cid = create(owner, "Named | audience: optin | text: Hi {first_name} | holdout: 0")
         campaign_jobs.run_due(sender)
 
-    counts = store.campaign_counts(cid)
-    assert counts == {"sent": 9, "failed": 1}
-    failed = store.db.deliveries.find_one({"campaign_id": cid, "status": "failed"})
-    assert store.member_by_id(failed["member_id"])["reachable"] is False
+    assert store.campaign_counts(cid) == {"sent": 9, "failed": 1}
+    statuses = {
+        u.id: store.member_deliveries(store.member_by_line_id(u.id)["_id"])[0]["status"]
+        for u in crowd
+    }
+    refused = [u for u in crowd if statuses[u.id] == "failed"]
+    assert len(refused) == 1 and campaign_messages(refused[0]) == []
+    assert store.member_by_line_id(refused[0].id)["reachable"] is False
 
 
 def test_a_batch_line_keeps_refusing_is_tried_again_on_the_next_run(
@@ -373,11 +378,13 @@ def test_a_member_erased_mid_run_is_not_sent_to_and_leaves_no_trace(owner, crowd
         audience.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
         store.update_campaign(cid, {"snapshot_done": True})
         store.erase_member(store.member_by_line_id(crowd[2].id)["_id"])
+        queued = " ".join(q["line_ids"] for q in store.db.batch_queues.find())
+        assert crowd[2].id not in queued and crowd[3].id in queued
         campaign_jobs.run_due(sender)
 
     assert campaign_messages(crowd[2]) == []
-    assert store.campaign_counts(cid) == {"sent": 9}
-    assert not list(store.db.batches.find({"line_ids": crowd[2].id}))
+    assert store.campaign_counts(cid) == {"sent": 9, "erased": 1}
+    assert not list(store.db.batch_queues.find())  # dropped with the finished run
 
 
 def test_a_cancelled_run_sends_no_more_and_drops_its_queue(owner, crowd, sender, store):
@@ -390,5 +397,5 @@ def test_a_cancelled_run_sends_no_more_and_drops_its_queue(owner, crowd, sender,
         campaign_jobs.run_due(sender)
 
     assert sum(len(campaign_messages(u)) for u in crowd) == 3
-    assert store.campaign_counts(cid) == {"sent": 3}
-    assert all(b["line_ids"] == [] for b in store.db.batches.find({"campaign_id": cid}))
+    assert store.campaign_counts(cid) == {"sent": 3, "cancelled": 7}
+    assert not list(store.db.batch_queues.find({"campaign_id": cid}))

@@ -84,6 +84,7 @@ def test_the_signup_bonus_is_credited_once(member, store):
     again = member_doc(store, member)
     assert again["points"] == 50
     assert len(store.ledger_for(doc["_id"])) == 1
+    assert store.campaign_counts("journey:welcome") == {"sent": 1}  # the welcome journey
 
 
 def test_joining_twice_says_you_are_already_a_member(member, store):

@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
 
+EMPTY_QUEUE = {"line_ids": [], "values": [], "others": []}
+ERASED = "-"  # in a queue, the LINE id of a member erased before their batch went
 
-# A batch document once it needs no personal data any more.
-EMPTIED = {"members": [], "line_ids": [], "values": [], "pending": 0}
+
+def _unpacked(doc: dict, field: str) -> dict:
+    return {**doc, field: doc[field].split()}
+
+
+def _batch_key(number) -> str:
+    """A batch's _id suffix: `b<n>` for snapshot batches, `m<member>` for a reply."""
+    return number if isinstance(number, str) else f"b{number}"
 
 
 class CampaignStore(StoreBase):
     INDEXES = {
         "campaigns": [IndexModel([("status", ASCENDING), ("next_run_at", ASCENDING)])],
+        # One row per member and run: _id "<run>:<member>" is what makes it unique.
         "deliveries": [
-            IndexModel(
-                [("campaign_id", ASCENDING), ("run_id", ASCENDING), ("member_id", ASCENDING)],
-                unique=True,
-            ),
-            IndexModel([("run_id", ASCENDING), ("status", ASCENDING)]),
-            IndexModel([("member_id", ASCENDING), ("sent_at", ASCENDING)]),
+            IndexModel([("campaign_id", ASCENDING)]),
+            IndexModel([("member_id", ASCENDING)]),
         ],
         "clicks": [IndexModel([("delivery_id", ASCENDING)])],
-        # One document per snapshot batch (_id = "<run>:b<n>"): the run's queue of
-        # members still to send, fetched by _id, the lookup FerretDB's SQLite indexes.
+        # One document per snapshot batch (_id "<run>:b<n>", fetched by _id, the one
+        # lookup FerretDB's SQLite backend indexes) and its queue (same _id).
         "batches": [
             IndexModel([("run_id", ASCENDING), ("status", ASCENDING)]),
-            IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]),
             IndexModel([("campaign_id", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("sent_at", ASCENDING)]),
         ],
+        "batch_queues": [IndexModel([("run_id", ASCENDING)])],
     }
 
     # -- campaigns ------------------------------------------------------------------
@@ -78,10 +85,19 @@ class CampaignStore(StoreBase):
             ).sort("next_run_at", ASCENDING)
         )
 
-    # -- deliveries and send batches ----------------------------------------------------
+    # -- the deliveries ledger --------------------------------------------------------
+    #
+    # Every member of a run has one row in `deliveries` (_id "<run>:<member>"), written
+    # at the snapshot: `pending` with its batch number for those to send, or holdout,
+    # skipped_optout, skipped_blocked, capped. A `batches` document stands for up to
+    # 500 pending members: it lists them (ids packed into one string) and, once LINE
+    # has answered, holds the outcome for all of them at once (sent, bar the
+    # exceptions it names). Sending therefore writes one small document per 500
+    # members, and counts and caps read batch documents, never a scan of rows.
+    # LINE ids and personal values wait in `batch_queues` until the run ends.
 
     def add_deliveries(self, rows: list[dict]) -> int:
-        """Record final rows; rows already there (a resumed run) are kept as they are."""
+        """Insert rows; rows already there (a resumed snapshot) are kept as they are."""
         added = 0
         now = utcnow()
         for start in range(0, len(rows), 1000):
@@ -93,18 +109,39 @@ class CampaignStore(StoreBase):
                 added += len(chunk) - len(error.details.get("writeErrors", []))
         return added
 
-    def add_batch(self, batch: dict) -> dict:
-        """Store one snapshot batch unless a crashed run stored it already; returns it."""
+    def add_batch(self, batch: dict, queue: dict) -> dict:
+        """Store one snapshot batch unless a crashed run stored it already; returns it.
+
+        Its queue (LINE ids, values, the batch's other rows) is written first, so a
+        batch document never exists without it. Ids are packed into one string:
+        FerretDB spends ~10 µs per array element, and both are read whole.
+        """
+        meta = {k: batch[k] for k in ("campaign_id", "run_id")}
+        packed_queue = {**queue, "line_ids": " ".join(queue["line_ids"]), **meta}
+        self.db.batch_queues.replace_one({"_id": batch["_id"]}, packed_queue, upsert=True)
         try:
-            self.db.batches.insert_one(batch)
+            self.db.batches.insert_one({**batch, "members": " ".join(batch["members"])})
             return batch
         except DuplicateKeyError:
-            return self.db.batches.find_one({"_id": batch["_id"]})
+            return self._batch({"_id": batch["_id"]})
+
+    def _batch(self, query: dict) -> dict | None:
+        doc = self.db.batches.find_one(query)
+        return _unpacked(doc, "members") if doc else None
+
+    def batch_queue(self, batch_id: str) -> dict:
+        queue = self.db.batch_queues.find_one({"_id": batch_id})
+        return _unpacked(queue, "line_ids") if queue else EMPTY_QUEUE
+
+    def drop_queues(self, run_id: str) -> None:
+        """A finished run's queues go: they hold LINE ids and first names."""
+        self.db.batch_queues.delete_many({"run_id": run_id})
 
     def last_batch(self, run_id: str) -> dict | None:
         """The run's latest snapshot batch: where a resumed snapshot carries on."""
-        found = self.db.batches.find({"run_id": run_id}).sort("number", DESCENDING).limit(1)
-        return next(iter(found), None)
+        found = self.db.batches.find({"run_id": run_id}, {"number": 1})
+        numbers = sorted(doc["number"] for doc in found)
+        return self._batch({"_id": f"{run_id}:b{numbers[-1]}"}) if numbers else None
 
     def pending_batches(self, run_id: str) -> list[int]:
         query = {"run_id": run_id, "status": "pending"}
@@ -116,27 +153,28 @@ class CampaignStore(StoreBase):
         return sorted({doc["run_id"] for doc in self.db.batches.find(query, {"run_id": 1})})
 
     def pending_batch(self, run_id: str, number: int) -> dict | None:
-        doc = self.db.batches.find_one({"_id": f"{run_id}:b{number}"})
-        return doc if doc and doc["status"] == "pending" else None
+        """A batch still to send, with its queue (LINE ids, values)."""
+        batch = self._batch({"_id": f"{run_id}:b{number}"})
+        if batch is None or batch["status"] != "pending":
+            return None
+        return {**self.batch_queue(batch["_id"]), **batch}
 
-    def finish_batch(self, run_id: str, number: int, rows: list[dict]) -> None:
-        """Record a sent batch's outcome rows, then close it and drop its LINE ids.
-
-        Outcome rows are inserted, not updated: a resumed batch's rows are already
-        there and kept, and inserting is the cheap write on every backend.
-        """
-        self.add_deliveries(rows)
+    def finish_batch(self, run_id: str, number: int, exceptions: dict[str, str]) -> None:
+        """Close a batch LINE has answered: its members are sent, bar `exceptions`."""
+        changes = {f"outcomes.{member}": status for member, status in exceptions.items()}
+        # By _id alone, the one filter FerretDB 1.24 looks up without a scan; it was
+        # sent, so it is closed as sent even if cancelled meanwhile.
         self.db.batches.update_one(
             {"_id": f"{run_id}:b{number}"},
-            {"$set": {"status": "sent", **EMPTIED, "finished_at": utcnow()}},
+            {"$set": {"status": "sent", "sent_at": utcnow(), **changes}},
         )
 
     def cancel_batches(self, campaign_id: str) -> None:
         """A cancelled campaign's queue: nobody more is sent to, and the LINE ids go."""
         self.db.batches.update_many(
-            {"campaign_id": campaign_id, "status": "pending"},
-            {"$set": {"status": "cancelled", **EMPTIED}},
+            {"campaign_id": campaign_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
         )
+        self.db.batch_queues.delete_many({"campaign_id": campaign_id})
 
     def retry_batch_later(self, run_id: str, number: int) -> int:
         """Count a failed attempt at a batch; returns the attempts so far."""
@@ -148,54 +186,103 @@ class CampaignStore(StoreBase):
         return doc["attempts"] if doc else 0
 
     def forget_in_batches(self, member_id: str) -> None:
-        """Take an erased member out of batches not yet sent (their LINE id and name)."""
-        for batch in self.db.batches.find({"status": "pending", "members": member_id}):
-            keep = [i for i, m in enumerate(batch["members"]) if m != member_id]
-            lists = {name: batch[name] for name in ("members", "line_ids", "values")}
-            kept = {name: [v[i] for i in keep] if v else v for name, v in lists.items()}
+        """An erased member: not sent to, and their LINE id and values leave the queue."""
+        for doc in list(self.db.batches.find({"status": "pending"}, {"members": 1})):
+            members = doc["members"].split()
+            if member_id not in members:
+                continue
+            index = members.index(member_id)
+            queue = self.batch_queue(doc["_id"])
+            line_ids = queue["line_ids"]
+            line_ids[index] = ERASED
+            values = queue["values"]
+            if values:
+                values[index] = {}
+            self.db.batch_queues.update_one(
+                {"_id": doc["_id"]}, {"$set": {"line_ids": " ".join(line_ids), "values": values}}
+            )
             self.db.batches.update_one(
-                {"_id": batch["_id"], "status": "pending"},
-                {"$set": {**kept, "pending": len(keep)}},
+                {"_id": doc["_id"]}, {"$set": {f"outcomes.{member_id}": "erased"}}
             )
 
+    def record_reply(self, journey_id: str, run_id: str, member_id: str) -> None:
+        """A journey message sent as a reply (the welcome): a batch of one, already sent."""
+        now = utcnow()
+        batch_id = f"{run_id}:m{member_id}"
+        self.add_deliveries(
+            [
+                {
+                    "_id": f"{run_id}:{member_id}",
+                    "campaign_id": journey_id,
+                    "run_id": run_id,
+                    "member_id": member_id,
+                    "group": "treatment",
+                    "status": "pending",
+                    "batch": f"m{member_id}",
+                }
+            ]
+        )
+        try:
+            self.db.batches.insert_one(
+                {
+                    "_id": batch_id,
+                    "campaign_id": journey_id,
+                    "run_id": run_id,
+                    "number": f"m{member_id}",
+                    "members": member_id,
+                    "size": 1,
+                    "counts": {},
+                    "status": "sent",
+                    "sent_at": now,
+                    "reply": True,  # not a push: outside the frequency cap
+                }
+            )
+        except DuplicateKeyError:
+            return
+
+    # -- what the ledger says ----------------------------------------------------------
+
     def run_counts(self, run_id: str) -> dict:
-        """Deliveries by status, with the members still queued in batches as `pending`."""
-        counts = {}
-        for row in self.db.deliveries.aggregate(
-            [{"$match": {"run_id": run_id}}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}]
-        ):
-            counts[row["_id"]] = row["n"]
-        queued = self.db.batches.find({"run_id": run_id, "status": "pending"}, {"pending": 1})
-        waiting = sum(doc.get("pending", 0) for doc in queued)
-        if waiting:
-            counts["pending"] = counts.get("pending", 0) + waiting
-        return counts
+        """Members of one run by status: sent, failed, holdout, skipped_…, capped, pending."""
+        return self._tally({"run_id": run_id})
 
     def campaign_counts(self, campaign_id: str) -> dict:
-        """Deliveries by status over all the campaign's runs (queued ones as `pending`)."""
-        counts = {}
-        for row in self.db.deliveries.aggregate(
-            [
-                {"$match": {"campaign_id": campaign_id}},
-                {"$group": {"_id": "$status", "n": {"$sum": 1}}},
-            ]
-        ):
-            counts[row["_id"]] = row["n"]
-        query = {"campaign_id": campaign_id, "status": "pending"}
-        waiting = sum(doc.get("pending", 0) for doc in self.db.batches.find(query, {"pending": 1}))
-        if waiting:
-            counts["pending"] = counts.get("pending", 0) + waiting
-        return counts
+        """Members by status over all of a campaign's (or journey's) runs."""
+        return self._tally({"campaign_id": campaign_id})
+
+    def _tally(self, query: dict) -> dict:
+        counts: Counter = Counter()
+        fields = {"status": 1, "size": 1, "counts": 1, "outcomes": 1}
+        for batch in self.db.batches.find(query, fields):
+            counts.update(batch.get("counts") or {})
+            exceptions = batch.get("outcomes") or {}
+            counts.update(exceptions.values())
+            status = "sent" if batch["status"] == "sent" else batch["status"]
+            counts[status] += batch["size"] - len(exceptions)
+        return {status: n for status, n in counts.items() if n > 0}
 
     def recent_send_counts(self, since: datetime, campaign_id: str | None = None) -> dict:
-        """member id → messages sent since `since` (one pass, for caps at snapshot time)."""
-        match = {"status": "sent", "sent_at": {"$gte": since}}
+        """member id → campaign messages sent since `since` (for caps and once-only rules)."""
+        query = {"status": "sent", "sent_at": {"$gte": since}, "reply": {"$ne": True}}
         if campaign_id:
-            match["campaign_id"] = campaign_id
-        rows = self.db.deliveries.aggregate(
-            [{"$match": match}, {"$group": {"_id": "$member_id", "n": {"$sum": 1}}}]
-        )
-        return {row["_id"]: row["n"] for row in rows}
+            query["campaign_id"] = campaign_id
+        counts: Counter = Counter()
+        for batch in self.db.batches.find(query, {"members": 1, "outcomes": 1}):
+            exceptions = batch.get("outcomes") or {}
+            counts.update(m for m in batch["members"].split() if m not in exceptions)
+        return dict(counts)
+
+    def member_deliveries(self, member_id: str) -> list[dict]:
+        """A member's rows with the status their batch gave them (for `my data`)."""
+        rows = list(self.db.deliveries.find({"member_id": member_id}, {"member_id": 0}))
+        for row in rows:
+            if row["status"] == "pending" and "batch" in row:
+                batch = self._batch({"_id": f"{row['run_id']}:{_batch_key(row['batch'])}"})
+                if batch and batch["status"] != "pending":
+                    outcomes = batch.get("outcomes") or {}
+                    row["status"] = outcomes.get(member_id, batch["status"])
+                    row["sent_at"] = batch.get("sent_at")
+        return sorted(rows, key=lambda row: row["created_at"])
 
     # -- clicks ----------------------------------------------------------------------
 

@@ -194,9 +194,10 @@ class MemberStore(StoreBase):
         """Everything stored about one member, for `my data` (right of access)."""
         member = self.member_by_id(member_id) or {}
         related = {}
-        for name in ("ledger", "purchases", "redemptions", "coupons", "deliveries"):
+        for name in ("ledger", "purchases", "redemptions", "coupons"):
             rows = self.db[name].find({"member_id": member_id}, {"member_id": 0})
             related[name] = list(rows.sort("created_at", ASCENDING))
+        related["deliveries"] = self.member_deliveries(member_id)
         return {"member": member, **related}
 
     # -- erasure -------------------------------------------------------------------
