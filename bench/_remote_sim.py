@@ -48,6 +48,7 @@ COMMANDS = {
     "set_rate_limit": lambda sim, endpoint, rate: sim.set_rate_limit(endpoint, rate),
     "set_latency": lambda sim, endpoint, seconds: sim.set_latency(endpoint, seconds),
     "forget_requests": lambda sim: sim.platform.requests.clear(),
+    "request_times": lambda sim, endpoint: [r["at"] for r in sim.requests(endpoint)],
     "peak_mib": lambda sim: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }
 

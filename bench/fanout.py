@@ -37,7 +37,7 @@ from bson import ObjectId
 from bench._remote_sim import RemoteSimulator
 from bench._stack import SECRET, TOKEN, database
 from bot import audience, campaign_message, create_app, sending
-from bot.line_api import retry_key_for
+from bot.line_api import as_messages, retry_key_for
 from bot.sending import RateLimiter, Sender
 from bot.store import utcnow
 from jobs import campaign_jobs
@@ -141,7 +141,8 @@ def run(sender: Sender, campaign: dict) -> dict:
 def baseline(sender: Sender, campaign: dict, count: int, per_call: int, rate: float) -> float:
     """The same LINE calls by the same pool and limiter, with no database work."""
     limiter = RateLimiter(rate)
-    message = campaign_message.render(sender.config, {**campaign, "run_id": "base"}, None, None)
+    rendered = campaign_message.render(sender.config, {**campaign, "run_id": "base"}, None, None)
+    message = as_messages([rendered])[0]  # rendered and checked once, as the sender does
     ids = [user_id_for(f"nobody{i}") for i in range(per_call)]  # not friends: nothing kept
 
     def call(index: int) -> None:
@@ -176,14 +177,12 @@ def bookkeeping_floor(store, run_id: str) -> float:
                 "size": len(chunk),
                 "counts": {},
                 "last_member": chunk[-1],
-                "status": "pending",
             },
             {"line_ids": [user_id_for(m) for m in chunk], "values": [], "others": []},
         )
     started = time.perf_counter()
     for number in store.pending_batches(floor_run):
-        store.pending_batch(floor_run, number)
-        store.finish_batch(floor_run, number, {})
+        store.finish_batch(store.batch_to_send(floor_run, number), {})
     return time.perf_counter() - started
 
 

@@ -58,7 +58,7 @@ def snapshot(
     batch = _Batch(campaign, run_id, 0)
     last = store.last_batch(run_id)
     if last is not None:
-        _write_rows(store, last)  # it may have been cut short
+        _write_rows(store, last, store.batch_queue(last["_id"]))  # it may have been cut short
         query["$and"].append({"_id": {"$gt": last["last_member"]}})
         batch = _Batch(campaign, run_id, last["number"] + 1)
     for page in store.member_pages(query, MEMBER_FIELDS):
@@ -160,20 +160,18 @@ class _Batch:
             "size": len(self.members),
             "counts": dict(Counter(row["status"] for row in self.others)),
             "last_member": self.last_member,
-            "status": "pending" if self.members else "sent",
             "created_at": utcnow(),
         }
         queue = {"line_ids": self.line_ids, "values": self.values, "others": self.others}
-        _write_rows(store, store.add_batch(batch, queue), queue)
+        _write_rows(store, store.add_batch(batch, queue), {**queue, "members": self.members})
         return _Batch(self.campaign, self.run_id, self.number + 1)
 
 
-def _write_rows(store: Store, batch: dict, queue: dict | None = None) -> None:
+def _write_rows(store: Store, batch: dict, queue: dict) -> None:
     """Every member of the batch gets their row (a resumed snapshot's are kept)."""
     campaign_id, run_id, number = batch["campaign_id"], batch["run_id"], batch["number"]
-    queue = queue or store.batch_queue(batch["_id"])
     store.add_deliveries(
-        [delivery_row(campaign_id, run_id, m, "pending", batch=number) for m in batch["members"]]
+        [delivery_row(campaign_id, run_id, m, "pending", batch=number) for m in queue["members"]]
         + [delivery_row(campaign_id, run_id, r["member_id"], r["status"]) for r in queue["others"]]
     )
 

@@ -1,10 +1,10 @@
 """Sending a run's batches to LINE, exactly once per member, as fast as LINE allows.
 
-One thread does the database writes (issuing coupons, closing batches: one
-write per batch, whose outcome stands for its members' rows) while a reader
-thread fetches batches ahead and a pool of threads makes the LINE calls, so
-calls overlap up to the rate limit and the bookkeeping of one batch overlaps
-the sending of the next; FerretDB never sees two of our writes at once. Each call
+A reader thread fetches batches ahead, the calling thread prepares each batch's
+messages (and issues personalised coupons), a pool of threads makes the LINE
+calls within the rate limit, and a writer thread closes each batch once LINE has
+answered: one small write per batch, whose outcome stands for its members' rows.
+So calls overlap up to the rate limit and no database round trip holds them up. Each call
 carries a retry key derived from the run and batch (multicast) or the delivery
 (push), so a run resumed after a crash repeats exactly the calls it may have
 made and LINE answers 409 for those it had accepted.
@@ -12,22 +12,25 @@ made and LINE answers 409 for those it had accepted.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from linebot.v3.messaging import Message
+
 from bot import campaign_message, rewards
 from bot.campaigns import personalised
 from bot.config import Config
-from bot.line_api import LineApi, LineApiError, retry_key_for
+from bot.line_api import LineApi, LineApiError, as_messages, retry_key_for
 from bot.store import Store
 from bot.store.campaigns import ERASED
 
 SEND_THREADS = 32  # LINE calls in flight; at 50 ms each that is 640 pushes/s
 DEFAULT_RATES = {"push": 2000, "multicast": 200}  # requests/s (configurable per merchant)
-IN_FLIGHT_BATCHES = 4  # batches sent ahead of their outcomes: bounds memory, keeps calls busy
+CALLS_AHEAD_PER_THREAD = 2  # calls queued ahead of the pool: keeps it busy, bounds memory
 READ_AHEAD = 4  # batches fetched ahead of sending
 BATCH_ATTEMPTS = 5  # a batch LINE keeps refusing with 429/5xx fails after this many runs
 
@@ -68,15 +71,24 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
     personal = personalised(campaign)
     limiter = limiter_for(store, "push" if personal else "multicast")
     campaign = {**campaign, "run_id": run_id}
-    prepare = _prepare_pushes if personal else _prepare_multicast
+    if personal:
+        prepare = _prepare_pushes
+    else:  # one message for the whole run, rendered and checked once
+        message = as_messages([campaign_message.render(sender.config, campaign, None, None)])[0]
+        prepare = functools.partial(_prepare_multicast, message=message)
     in_flight: deque = deque()
-    closed = 0
-    # A reader thread fetches batches ahead: reads do not wait behind our writes.
-    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(sender.threads) as pool:
+    recorded = []
+    # A reader thread fetches batches ahead and a writer thread closes them, so this
+    # thread only prepares and hands out calls; each batch is written by one thread.
+    with (
+        ThreadPoolExecutor(1) as reader,
+        ThreadPoolExecutor(1) as writer,
+        ThreadPoolExecutor(sender.threads) as pool,
+    ):
         numbers, ahead = deque(store.pending_batches(run_id)), deque()
         while numbers or ahead:
             while numbers and len(ahead) < READ_AHEAD:
-                ahead.append(reader.submit(store.pending_batch, run_id, numbers.popleft()))
+                ahead.append(reader.submit(store.batch_to_send, run_id, numbers.popleft()))
             if should_stop():
                 break
             batch = ahead.popleft().result()
@@ -86,16 +98,20 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
             for call in calls:
                 call.future = pool.submit(_call, sender.line, limiter, *call.request)
             in_flight.append((batch, calls))
-            while len(in_flight) > IN_FLIGHT_BATCHES or (in_flight and _answered(in_flight[0])):
-                closed += _record(sender, *in_flight.popleft())
+            calls_ahead = sender.threads * CALLS_AHEAD_PER_THREAD
+            while in_flight and (
+                _answered(in_flight[0])
+                or (len(in_flight) > 1 and sum(len(c) for _b, c in in_flight) > calls_ahead)
+            ):
+                _wait(in_flight[0])
+                recorded.append(writer.submit(_record, sender, *in_flight.popleft()))
         while in_flight:
-            closed += _record(sender, *in_flight.popleft())
-    return closed
+            recorded.append(writer.submit(_record, sender, *in_flight.popleft()))
+    return sum(done.result() for done in recorded)
 
 
-def _prepare_multicast(sender: Sender, campaign: dict, batch: dict) -> list:
+def _prepare_multicast(sender: Sender, campaign: dict, batch: dict, message: Message) -> list:
     """One call for the batch: the same message to all its members."""
-    message = campaign_message.render(sender.config, campaign, None, None)
     key = retry_key_for(batch["run_id"], batch["number"])
     to = [(m, line_id) for m, line_id in zip(batch["members"], batch["line_ids"], strict=True)]
     to = [(m, line_id) for m, line_id in to if line_id != ERASED]
@@ -177,10 +193,19 @@ def _answered(entry) -> bool:
     return all(call.future.done() for call in calls)
 
 
+def _wait(entry) -> None:
+    """Hold back until a batch's calls are answered: bounds what waits in memory."""
+    _batch, calls = entry
+    for call in calls:
+        call.future.exception()
+
+
 def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
-    """Close a batch once its calls are answered (this thread only): one write."""
+    """On the writer thread: close a batch once its calls are answered (one write)."""
     store, run_id = sender.store, batch["run_id"]
-    exceptions, waiting = {}, []
+    lines = zip(batch["members"], batch["line_ids"], strict=True)
+    exceptions = {member: "erased" for member, line_id in lines if line_id == ERASED}
+    waiting = []
     for call in calls:
         error = call.future.result()
         if error is None:
@@ -197,5 +222,5 @@ def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
         # the next run; retry keys make LINE answer 409 for what it already took.
         return False
     exceptions.update(dict.fromkeys(waiting, "failed"))
-    store.finish_batch(run_id, batch["number"], exceptions)
+    store.finish_batch(batch, exceptions)
     return True

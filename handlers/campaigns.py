@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot import campaign_message, campaigns
 from bot.campaigns import SpecError
 from bot.context import Context
@@ -17,6 +19,7 @@ USAGE = N_(
     "[| button: <label> | link: https://…] [| coupon: percent 20 14] [| holdout: 10] "
     "[| at: now|2026-12-01 10:00] [| weekly: mon,thu 10:00] [| window: 7]\n"
     "/campaign list · show|test|pause|resume|cancel <id>\n"
+    "/campaign quiet 21:00 09:00 · /campaign cap 2 7 (messages per member per days)\n"
     "Placeholders: {first_name} {points} {tier} {coupon_code} {expires}"
 )
 
@@ -46,6 +49,8 @@ def campaign(ctx: Context) -> list:
         return new(ctx, spec) if spec else start_wizard(ctx)
     if action == "list":
         return [text(_list(ctx))]
+    if action in ("quiet", "cap"):
+        return sending_limits(ctx, action, ctx.args[1:])
     if action in ("show", "test", "pause", "resume", "cancel") and len(ctx.args) == 2:
         found = ctx.store.campaign(ctx.args[1].upper())
         if found is None:
@@ -181,14 +186,43 @@ def cancel(ctx: Context, found: dict) -> list:
     ]
 
 
+def sending_limits(ctx: Context, action: str, args: list[str]) -> list:
+    """`/campaign quiet <from> <to>` and `/campaign cap <messages> <days>`."""
+    clock = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
+    if action == "quiet" and len(args) == 2 and all(clock.match(a) for a in args):
+        ctx.store.put_setting("quiet_hours", [a.zfill(5) for a in args])
+    elif action == "cap" and len(args) == 2 and all(a.isdigit() for a in args):
+        messages, days = int(args[0]), int(args[1])
+        if not (1 <= messages <= 50 and 1 <= days <= 90):
+            ctx.audit["result"] = "usage"
+            return [text(ctx._("The cap is 1 to 50 messages over 1 to 90 days."))]
+        ctx.store.put_setting("campaign_cap", [messages, days])
+    else:
+        ctx.audit["result"] = "usage"
+        return [text(ctx._(USAGE))]
+    return [text(_limits(ctx))]
+
+
+def _limits(ctx: Context) -> str:
+    start, end = ctx.store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET))
+    messages, days = ctx.store.get_setting("campaign_cap", list(campaigns.DEFAULT_CAP))
+    return ctx.t.n_(
+        "Quiet hours %(start)s–%(end)s; at most %(count)s campaign message per member "
+        "in %(days)s days.",
+        "Quiet hours %(start)s–%(end)s; at most %(count)s campaign messages per member "
+        "in %(days)s days.",
+        messages,
+        start=start,
+        end=end,
+        days=ctx.t.number(days),
+    )
+
+
 def _list(ctx: Context) -> str:
     found = ctx.store.list_campaigns()
-    if not found:
-        return ctx._("No campaigns yet.")
-    return "\n".join(
-        [ctx._("Campaigns:")]
-        + [f"{c['_id']} · {c['name']} · {c['status']} · {_when(ctx, c)}" for c in found]
-    )
+    lines = [ctx._("Campaigns:")] if found else [ctx._("No campaigns yet.")]
+    lines += [f"{c['_id']} · {c['name']} · {c['status']} · {_when(ctx, c)}" for c in found]
+    return "\n".join([*lines, _limits(ctx)])
 
 
 def _when(ctx: Context, campaign: dict) -> str:

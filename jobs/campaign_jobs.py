@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from bot.store import utcnow
 from bot.translate import translator_for
 
 log = logging.getLogger(__name__)
+STOP_CHECK_SECONDS = 0.2  # a pause or cancel takes effect within this, between batches
 
 
 def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
@@ -38,7 +40,8 @@ def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
             if not _quota_allows(sender, campaign, run_id):
                 continue
             store.update_campaign(campaign["_id"], {"snapshot_done": True})
-        stop = lambda c=campaign: should_stop() or _stopped(store, c["_id"])  # noqa: E731
+        stopped = _Stopped(store, campaign["_id"])
+        stop = lambda stopped=stopped: should_stop() or stopped()  # noqa: E731
         sending.send_run(sender, campaign, run_id, should_stop=stop)
         worked.append(run_id)
         if store.pending_batches(run_id):
@@ -60,8 +63,18 @@ def _claim(store, campaign: dict) -> str | None:
     return run_id if claimed else None
 
 
-def _stopped(store, campaign_id: str) -> bool:
-    return store.campaign(campaign_id)["status"] != "running"
+class _Stopped:
+    """Has the owner paused or cancelled the run? Asked at most every STOP_CHECK_SECONDS."""
+
+    def __init__(self, store, campaign_id: str):
+        self.store, self.campaign_id = store, campaign_id
+        self.asked_at, self.answer = float("-inf"), False
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.asked_at >= STOP_CHECK_SECONDS:
+            self.asked_at = time.monotonic()
+            self.answer = self.store.campaign(self.campaign_id)["status"] != "running"
+        return self.answer
 
 
 def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:

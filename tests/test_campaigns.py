@@ -168,14 +168,10 @@ def test_a_batch_retried_after_a_lost_acknowledgement_counts_as_delivered(
         run_id = campaign_jobs._claim(store, store.campaign(cid))
         audience.snapshot(store, store.campaign(cid), run_id, utcnow(), sender.config.tz)
         store.update_campaign(cid, {"snapshot_done": True})
-        queued = [store.pending_batch(run_id, n) for n in store.pending_batches(run_id)]
         sending.send_run(sender, store.campaign(cid), run_id)
         # The worker crashed after LINE accepted the batch but before recording it:
-        # put the batch back as it was at that moment.
-        for batch in queued:
-            queue = {k: batch.pop(k) for k in ("line_ids", "values", "others")}
-            store.db.batches.delete_one({"_id": batch["_id"]})
-            store.add_batch(batch, queue)
+        # put the database back as it was at that moment.
+        assert store.db.batch_outcomes.delete_many({"run_id": run_id}).deleted_count == 1
         campaign_jobs.run_due(sender)
 
     assert [r["status"] for r in sim.requests("multicast")] == [200, 409]
@@ -399,3 +395,25 @@ def test_a_cancelled_run_sends_no_more_and_drops_its_queue(owner, crowd, sender,
     assert sum(len(campaign_messages(u)) for u in crowd) == 3
     assert store.campaign_counts(cid) == {"sent": 3, "cancelled": 7}
     assert not list(store.db.batch_queues.find({"campaign_id": cid}))
+
+
+def test_the_owner_sets_quiet_hours_and_the_cap(owner, crowd, sender, store):
+    assert texts(owner.says("/campaign quiet 22:00 08:00")) == [
+        "Quiet hours 22:00–08:00; at most 2 campaign messages per member in 7 days."
+    ]
+    assert texts(owner.says("/campaign cap 1 7")) == [
+        "Quiet hours 22:00–08:00; at most 1 campaign message per member in 7 days."
+    ]
+    assert texts(owner.says("/campaign cap 0 7")) == [
+        "The cap is 1 to 50 messages over 1 to 90 days."
+    ]
+    assert texts(owner.says("/campaign quiet 25:00 08:00"))[0].startswith("Usage: /campaign new")
+
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=11, minutes=30), tick=False):
+        create(owner, "Late | audience: optin | text: One | holdout: 0")  # 21:30: not quiet now
+        campaign_jobs.run_due(sender)
+        cid = create(owner, "Again | audience: optin | text: Two | holdout: 0")
+        campaign_jobs.run_due(sender)
+
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+    assert store.campaign_counts(cid) == {"capped": 10}

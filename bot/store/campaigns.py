@@ -10,7 +10,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
 
-EMPTY_QUEUE = {"line_ids": [], "values": [], "others": []}
+EMPTY_QUEUE = {"members": [], "line_ids": [], "values": [], "others": []}
 ERASED = "-"  # in a queue, the LINE id of a member erased before their batch went
 
 
@@ -18,9 +18,12 @@ def _unpacked(doc: dict, field: str) -> dict:
     return {**doc, field: doc[field].split()}
 
 
-def _batch_key(number) -> str:
+def _batch_key(number, member_id: str) -> str:
     """A batch's _id suffix: `b<n>` for snapshot batches, `m<member>` for a reply."""
-    return number if isinstance(number, str) else f"b{number}"
+    return f"m{member_id}" if number == "m" else f"b{number}"
+
+
+NUMBER = {"run_id": 1, "number": 1}
 
 
 class CampaignStore(StoreBase):
@@ -33,10 +36,11 @@ class CampaignStore(StoreBase):
         ],
         "clicks": [IndexModel([("delivery_id", ASCENDING)])],
         # One document per snapshot batch (_id "<run>:b<n>", fetched by _id, the one
-        # lookup FerretDB's SQLite backend indexes) and its queue (same _id).
-        "batches": [
-            IndexModel([("run_id", ASCENDING), ("status", ASCENDING)]),
-            IndexModel([("campaign_id", ASCENDING), ("status", ASCENDING)]),
+        # lookup FerretDB's SQLite backend indexes), its outcome and its queue (same _id).
+        "batches": [IndexModel([("run_id", ASCENDING)]), IndexModel([("campaign_id", ASCENDING)])],
+        "batch_outcomes": [
+            IndexModel([("run_id", ASCENDING)]),
+            IndexModel([("campaign_id", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("sent_at", ASCENDING)]),
         ],
         "batch_queues": [IndexModel([("run_id", ASCENDING)])],
@@ -90,11 +94,14 @@ class CampaignStore(StoreBase):
     # Every member of a run has one row in `deliveries` (_id "<run>:<member>"), written
     # at the snapshot: `pending` with its batch number for those to send, or holdout,
     # skipped_optout, skipped_blocked, capped. A `batches` document stands for up to
-    # 500 pending members: it lists them (ids packed into one string) and, once LINE
-    # has answered, holds the outcome for all of them at once (sent, bar the
-    # exceptions it names). Sending therefore writes one small document per 500
-    # members, and counts and caps read batch documents, never a scan of rows.
-    # LINE ids and personal values wait in `batch_queues` until the run ends.
+    # 500 pending members (listed in `batch_members`, ids packed into one string) and
+    # never changes; once LINE
+    # has answered, a `batch_outcomes` document with the same _id records what
+    # happened to all of them at once: sent (bar the exceptions it names: failed,
+    # erased) or cancelled. No outcome yet means still to send. So sending inserts
+    # one small document per 500 members, and counts and caps read batches and
+    # outcomes, never a scan of rows. LINE ids and personal values wait in
+    # `batch_queues` until the run ends.
 
     def add_deliveries(self, rows: list[dict]) -> int:
         """Insert rows; rows already there (a resumed snapshot) are kept as they are."""
@@ -112,26 +119,35 @@ class CampaignStore(StoreBase):
     def add_batch(self, batch: dict, queue: dict) -> dict:
         """Store one snapshot batch unless a crashed run stored it already; returns it.
 
-        Its queue (LINE ids, values, the batch's other rows) is written first, so a
-        batch document never exists without it. Ids are packed into one string:
-        FerretDB spends ~10 µs per array element, and both are read whole.
+        Its queue (everything sending needs: members, LINE ids, values, and the
+        batch's other rows for a resumed snapshot) is written first, so a batch
+        document never exists without it. Ids are packed into one string: FerretDB
+        spends ~10 µs per array element, and both documents are read whole.
         """
-        meta = {k: batch[k] for k in ("campaign_id", "run_id")}
-        packed_queue = {**queue, "line_ids": " ".join(queue["line_ids"]), **meta}
+        meta = {k: batch[k] for k in ("campaign_id", "run_id", "number")}
+        packed_queue = {
+            **queue,
+            **meta,
+            "members": " ".join(batch["members"]),
+            "line_ids": " ".join(queue["line_ids"]),
+        }
         self.db.batch_queues.replace_one({"_id": batch["_id"]}, packed_queue, upsert=True)
+        members = {"_id": batch["_id"], "members": " ".join(batch["members"])}
+        self.db.batch_members.replace_one({"_id": batch["_id"]}, members, upsert=True)
+        summary = {k: v for k, v in batch.items() if k != "members"}
         try:
-            self.db.batches.insert_one({**batch, "members": " ".join(batch["members"])})
+            self.db.batches.insert_one(summary)
             return batch
         except DuplicateKeyError:
-            return self._batch({"_id": batch["_id"]})
+            return self.db.batches.find_one({"_id": batch["_id"]})
 
-    def _batch(self, query: dict) -> dict | None:
-        doc = self.db.batches.find_one(query)
-        return _unpacked(doc, "members") if doc else None
+    def _members(self, batch_id: str) -> list[str]:
+        doc = self.db.batch_members.find_one({"_id": batch_id})
+        return doc["members"].split() if doc else []
 
     def batch_queue(self, batch_id: str) -> dict:
         queue = self.db.batch_queues.find_one({"_id": batch_id})
-        return _unpacked(queue, "line_ids") if queue else EMPTY_QUEUE
+        return _unpacked(_unpacked(queue, "line_ids"), "members") if queue else EMPTY_QUEUE
 
     def drop_queues(self, run_id: str) -> None:
         """A finished run's queues go: they hold LINE ids and first names."""
@@ -139,41 +155,53 @@ class CampaignStore(StoreBase):
 
     def last_batch(self, run_id: str) -> dict | None:
         """The run's latest snapshot batch: where a resumed snapshot carries on."""
-        found = self.db.batches.find({"run_id": run_id}, {"number": 1})
-        numbers = sorted(doc["number"] for doc in found)
-        return self._batch({"_id": f"{run_id}:b{numbers[-1]}"}) if numbers else None
+        numbers = sorted(doc["number"] for doc in self.db.batches.find({"run_id": run_id}, NUMBER))
+        return self.db.batches.find_one({"_id": f"{run_id}:b{numbers[-1]}"}) if numbers else None
 
     def pending_batches(self, run_id: str) -> list[int]:
-        query = {"run_id": run_id, "status": "pending"}
-        return sorted(doc["number"] for doc in self.db.batches.find(query, {"number": 1}))
+        """Numbers of the run's batches with members still to send."""
+        return sorted(n for _run, n in self._pending({"run_id": run_id}))
 
     def unfinished_runs(self, campaign_id: str) -> list[str]:
         """Runs of a campaign (or journey) with batches still to send."""
-        query = {"campaign_id": campaign_id, "status": "pending"}
-        return sorted({doc["run_id"] for doc in self.db.batches.find(query, {"run_id": 1})})
+        return sorted({run for run, _n in self._pending({"campaign_id": campaign_id})})
 
-    def pending_batch(self, run_id: str, number: int) -> dict | None:
-        """A batch still to send, with its queue (LINE ids, values)."""
-        batch = self._batch({"_id": f"{run_id}:b{number}"})
-        if batch is None or batch["status"] != "pending":
-            return None
-        return {**self.batch_queue(batch["_id"]), **batch}
+    def _pending(self, query: dict) -> set[tuple[str, int]]:
+        batches = self.db.batches.find({**query, "size": {"$gt": 0}}, NUMBER)
+        answered = {doc["_id"] for doc in self.db.batch_outcomes.find(query, {"_id": 1})}
+        return {(d["run_id"], d["number"]) for d in batches if d["_id"] not in answered}
 
-    def finish_batch(self, run_id: str, number: int, exceptions: dict[str, str]) -> None:
-        """Close a batch LINE has answered: its members are sent, bar `exceptions`."""
-        changes = {f"outcomes.{member}": status for member, status in exceptions.items()}
-        # By _id alone, the one filter FerretDB 1.24 looks up without a scan; it was
-        # sent, so it is closed as sent even if cancelled meanwhile.
-        self.db.batches.update_one(
-            {"_id": f"{run_id}:b{number}"},
-            {"$set": {"status": "sent", "sent_at": utcnow(), **changes}},
-        )
+    def batch_to_send(self, run_id: str, number: int) -> dict | None:
+        """One of `pending_batches`, as its queue: members, LINE ids, values."""
+        queue = self.batch_queue(f"{run_id}:b{number}")
+        return queue if queue is not EMPTY_QUEUE else None
+
+    def finish_batch(self, batch: dict, exceptions: dict[str, str]) -> None:
+        """Record that LINE took a batch: its members are sent, bar `exceptions`."""
+        self._answer(batch, "sent", exceptions)
+
+    def _answer(self, batch: dict, status: str, exceptions: dict | None = None, **extra):
+        outcome = {
+            "_id": batch["_id"],
+            "campaign_id": batch["campaign_id"],
+            "run_id": batch["run_id"],
+            "status": status,
+            "sent_at": utcnow(),
+            "exceptions": exceptions or {},
+            **extra,
+        }
+        try:
+            self.db.batch_outcomes.insert_one(outcome)
+        except DuplicateKeyError:
+            return  # answered already (a resumed run): the first answer stands
 
     def cancel_batches(self, campaign_id: str) -> None:
         """A cancelled campaign's queue: nobody more is sent to, and the LINE ids go."""
-        self.db.batches.update_many(
-            {"campaign_id": campaign_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
-        )
+        for run_id, number in self._pending({"campaign_id": campaign_id}):
+            batch_id = f"{run_id}:b{number}"
+            self._answer(
+                {"_id": batch_id, "campaign_id": campaign_id, "run_id": run_id}, "cancelled"
+            )
         self.db.batch_queues.delete_many({"campaign_id": campaign_id})
 
     def retry_batch_later(self, run_id: str, number: int) -> int:
@@ -187,58 +215,36 @@ class CampaignStore(StoreBase):
 
     def forget_in_batches(self, member_id: str) -> None:
         """An erased member: not sent to, and their LINE id and values leave the queue."""
-        for doc in list(self.db.batches.find({"status": "pending"}, {"members": 1})):
-            members = doc["members"].split()
+        for queued in list(self.db.batch_queues.find({}, {"members": 1})):
+            members = queued["members"].split()
             if member_id not in members:
                 continue
             index = members.index(member_id)
-            queue = self.batch_queue(doc["_id"])
+            queue = self.batch_queue(queued["_id"])
             line_ids = queue["line_ids"]
             line_ids[index] = ERASED
             values = queue["values"]
             if values:
                 values[index] = {}
             self.db.batch_queues.update_one(
-                {"_id": doc["_id"]}, {"$set": {"line_ids": " ".join(line_ids), "values": values}}
-            )
-            self.db.batches.update_one(
-                {"_id": doc["_id"]}, {"$set": {f"outcomes.{member_id}": "erased"}}
+                {"_id": queue["_id"]}, {"$set": {"line_ids": " ".join(line_ids), "values": values}}
             )
 
     def record_reply(self, journey_id: str, run_id: str, member_id: str) -> None:
-        """A journey message sent as a reply (the welcome): a batch of one, already sent."""
-        now = utcnow()
+        """A journey message sent as a reply (the welcome): a batch of one, answered."""
         batch_id = f"{run_id}:m{member_id}"
-        self.add_deliveries(
-            [
-                {
-                    "_id": f"{run_id}:{member_id}",
-                    "campaign_id": journey_id,
-                    "run_id": run_id,
-                    "member_id": member_id,
-                    "group": "treatment",
-                    "status": "pending",
-                    "batch": f"m{member_id}",
-                }
-            ]
+        meta = {"campaign_id": journey_id, "run_id": run_id}
+        row = {"_id": f"{run_id}:{member_id}", **meta, "member_id": member_id}
+        self.add_deliveries([{**row, "group": "treatment", "status": "pending", "batch": "m"}])
+        batch = {"_id": batch_id, **meta, "number": "m", "size": 1}
+        self.db.batch_members.replace_one(
+            {"_id": batch_id}, {"_id": batch_id, "members": member_id}, upsert=True
         )
         try:
-            self.db.batches.insert_one(
-                {
-                    "_id": batch_id,
-                    "campaign_id": journey_id,
-                    "run_id": run_id,
-                    "number": f"m{member_id}",
-                    "members": member_id,
-                    "size": 1,
-                    "counts": {},
-                    "status": "sent",
-                    "sent_at": now,
-                    "reply": True,  # not a push: outside the frequency cap
-                }
-            )
+            self.db.batches.insert_one(batch)
         except DuplicateKeyError:
             return
+        self._answer(batch, "sent", reply=True)  # a reply: outside the frequency cap
 
     # -- what the ledger says ----------------------------------------------------------
 
@@ -252,13 +258,12 @@ class CampaignStore(StoreBase):
 
     def _tally(self, query: dict) -> dict:
         counts: Counter = Counter()
-        fields = {"status": 1, "size": 1, "counts": 1, "outcomes": 1}
-        for batch in self.db.batches.find(query, fields):
+        outcomes = {doc["_id"]: doc for doc in self.db.batch_outcomes.find(query)}
+        for batch in self.db.batches.find(query, {"size": 1, "counts": 1}):
             counts.update(batch.get("counts") or {})
-            exceptions = batch.get("outcomes") or {}
-            counts.update(exceptions.values())
-            status = "sent" if batch["status"] == "sent" else batch["status"]
-            counts[status] += batch["size"] - len(exceptions)
+            outcome = outcomes.get(batch["_id"], {"status": "pending", "exceptions": {}})
+            counts.update(outcome["exceptions"].values())
+            counts[outcome["status"]] += batch["size"] - len(outcome["exceptions"])
         return {status: n for status, n in counts.items() if n > 0}
 
     def recent_send_counts(self, since: datetime, campaign_id: str | None = None) -> dict:
@@ -267,21 +272,21 @@ class CampaignStore(StoreBase):
         if campaign_id:
             query["campaign_id"] = campaign_id
         counts: Counter = Counter()
-        for batch in self.db.batches.find(query, {"members": 1, "outcomes": 1}):
-            exceptions = batch.get("outcomes") or {}
-            counts.update(m for m in batch["members"].split() if m not in exceptions)
+        for outcome in list(self.db.batch_outcomes.find(query, {"exceptions": 1})):
+            exceptions = outcome["exceptions"]
+            counts.update(m for m in self._members(outcome["_id"]) if m not in exceptions)
         return dict(counts)
 
     def member_deliveries(self, member_id: str) -> list[dict]:
-        """A member's rows with the status their batch gave them (for `my data`)."""
+        """A member's rows with the status their batch's outcome gave them (for `my data`)."""
         rows = list(self.db.deliveries.find({"member_id": member_id}, {"member_id": 0}))
         for row in rows:
             if row["status"] == "pending" and "batch" in row:
-                batch = self._batch({"_id": f"{row['run_id']}:{_batch_key(row['batch'])}"})
-                if batch and batch["status"] != "pending":
-                    outcomes = batch.get("outcomes") or {}
-                    row["status"] = outcomes.get(member_id, batch["status"])
-                    row["sent_at"] = batch.get("sent_at")
+                batch_id = f"{row['run_id']}:{_batch_key(row['batch'], member_id)}"
+                outcome = self.db.batch_outcomes.find_one({"_id": batch_id})
+                if outcome:
+                    row["status"] = outcome["exceptions"].get(member_id, outcome["status"])
+                    row["sent_at"] = outcome["sent_at"]
         return sorted(rows, key=lambda row: row["created_at"])
 
     # -- clicks ----------------------------------------------------------------------
