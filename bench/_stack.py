@@ -56,25 +56,31 @@ def database():
             server.wait(15)
 
 
+def bench_app(uri: str, line_base_url: str):
+    """The app on a fresh database of the server at `uri`, calling LINE at `line_base_url`."""
+    app = create_app(
+        {
+            "APP_ENV": "test",
+            "MONGODB_URI": uri,
+            "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
+            "LINE_CHANNEL_SECRET": SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+            "LINE_API_BASE_URL": line_base_url,
+            "DEFAULT_LOCALE": "en",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    app.extensions["samachik"].store.ensure_indexes()
+    return app
+
+
 @contextlib.contextmanager
 def stack():
     """(app, sim) wired together on a fresh database."""
     with database() as uri:
         sim = Simulator(SECRET, TOKEN).start()
-        app = create_app(
-            {
-                "APP_ENV": "test",
-                "MONGODB_URI": uri,
-                "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
-                "LINE_CHANNEL_SECRET": SECRET,
-                "LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-                "LINE_API_BASE_URL": sim.base_url,
-                "DEFAULT_LOCALE": "en",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+        app = bench_app(uri, sim.base_url)
         services = app.extensions["samachik"]
-        services.store.ensure_indexes()
         sim.connect(app)
         try:
             yield app, sim

@@ -31,7 +31,7 @@ from bot.store.campaigns import ERASED
 SEND_THREADS = 32  # LINE calls in flight; at 50 ms each that is 640 pushes/s
 DEFAULT_RATES = {"push": 2000, "multicast": 200}  # requests/s (configurable per merchant)
 CALLS_AHEAD_PER_THREAD = 2  # calls queued ahead of the pool: keeps it busy, bounds memory
-READ_AHEAD = 4  # batches fetched ahead of sending
+READ_AHEAD = 32  # batches fetched ahead: rides out a slow read; ~1 MB
 BATCH_ATTEMPTS = 5  # a batch LINE keeps refusing with 429/5xx fails after this many runs
 
 
