@@ -82,20 +82,18 @@ def snapshot_journey(
     tz: ZoneInfo,
     once_per_days: int | None = None,
 ) -> dict:
-    """A journey's audience for its day: birthdays today, purchases N days ago, overdue…"""
+    """A journey's audience for its day: its filters and extra query, birthdays on the day,
+    less those it reached within `once_per_days`."""
     today = now.astimezone(tz).date()
-    extra, keep = journey.get("extra"), lambda member: True
-    if journey["journey"] == "birthday":
+    keep = lambda member: True  # noqa: E731
+    if journey.get("on_the_day"):
         day = f"-{today.month:02d}-{today.day:02d}"
         keep = lambda m: (m.get("profile") or {}).get("birthday", "").endswith(day)  # noqa: E731
-    elif journey["journey"] == "after_purchase":
-        start, end = journey["between"]
-        extra = {"stats.last_visit": {"$gte": start, "$lt": end}}
     if once_per_days:
         already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
         was_kept = keep
         keep = lambda m: m["_id"] not in already and was_kept(m)  # noqa: E731
-    return snapshot(store, journey, run_id, now, tz, extra=extra, keep=keep)
+    return snapshot(store, journey, run_id, now, tz, extra=journey.get("extra"), keep=keep)
 
 
 def delivery_row(campaign_id: str, run_id: str, member_id: str, status: str, **fields) -> dict:

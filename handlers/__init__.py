@@ -8,6 +8,7 @@ from handlers import (
     earn,
     follow,
     help,
+    journeys,
     privacy,
     profile,
     rewards,
@@ -30,6 +31,7 @@ AREAS = (
     rules,
     segments,
     campaigns,
+    journeys,
     help,
 )
 

@@ -33,12 +33,6 @@ def register(registry: Registry) -> None:
     )(campaign)
     registry.on_postback("campaign_ok")(confirm)
     registry.flow("campaign")(wizard_answer)
-    registry.command(
-        "/journey",
-        role=Role.OWNER,
-        summary=N_("automatic messages on or off"),
-        usage=N_("list | on <name> | off <name> | set <name> days <n>"),
-    )(journey)
 
 
 def campaign(ctx: Context) -> list:
@@ -237,46 +231,6 @@ def _when(ctx: Context, campaign: dict) -> str:
         )
     moment = campaign.get("next_run_at") or schedule["at"]
     return ctx._("at %(time)s", time=ctx.t.datetime(moment, ctx.config.tz, fmt="short"))
-
-
-def journey(ctx: Context) -> list:
-    """`/journey list|on|off <name>|set <name> days <n>`: automatic messages."""
-    from jobs import journey_jobs  # noqa: PLC0415 - the journey defaults live with the job
-
-    names = tuple(journey_jobs.DEFAULTS)
-    action = ctx.args[0].lower() if ctx.args else "list"
-    saved = ctx.store.get_setting("journeys") or {}
-    if action in ("on", "off", "set") and len(ctx.args) >= 2 and ctx.args[1].lower() in names:
-        name = ctx.args[1].lower()
-        changes = {"on": action == "on"} if action != "set" else _journey_setting(ctx.args[2:])
-        if changes is None:
-            ctx.audit["result"] = "usage"
-            return [
-                text(ctx._("Usage: /journey list | on <name> | off <name> | set <name> days <n>"))
-            ]
-        saved[name] = {**saved.get(name, {}), **changes}
-        ctx.store.put_setting("journeys", saved)
-    elif action != "list":
-        ctx.audit["result"] = "usage"
-        return [text(ctx._("Usage: /journey list | on <name> | off <name> | set <name> days <n>"))]
-    lines = [ctx._("Journeys:")]
-    for name in names:
-        settings = journey_jobs.settings(ctx.store, name)
-        state = ctx._("on") if settings["on"] else ctx._("off")
-        extra = f" ({settings['days']}d)" if "days" in settings else ""
-        lines.append(f"• {name}: {state}{extra}")
-    return [text("\n".join(lines))]
-
-
-def _journey_setting(args: list[str]) -> dict | None:
-    if (
-        len(args) == 2
-        and args[0].lower() == "days"
-        and args[1].isdigit()
-        and 1 <= int(args[1]) <= 365
-    ):
-        return {"days": int(args[1])}
-    return None
 
 
 # -- the step-by-step form of `/campaign new` ------------------------------------------------

@@ -15,66 +15,17 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bot import audience, campaigns, points, sending
-from bot.i18n import N_
+from bot.journeys import DEFAULTS, settings
 from bot.sending import Sender
 from bot.store import utcnow
 
-DEFAULTS = {
-    "birthday": {
-        "on": True,
-        "template": "birthday",
-        "title": N_("Happy birthday, {first_name}!"),
-        "text": N_("A treat from us for your birthday: show code {coupon_code} by {expires}."),
-        "coupon": {"kind": "free", "value": 0, "item": "birthday drink", "days": 30},
-    },
-    "after_purchase": {
-        "on": True,
-        "days": 30,
-        "template": "promotion",
-        "title": N_("Something new to try"),
-        "text": N_("Hi {first_name}, thanks for your visit last month! You have {points} points."),
-        "coupon": None,
-    },
-    "winback": {
-        "on": True,
-        "every_days": 60,
-        "template": "winback",
-        "title": N_("We miss you, {first_name}"),
-        "text": N_(
-            "It has been a while! Here is {coupon_code} for your next visit, until {expires}."
-        ),
-        "coupon": {"kind": "percent", "value": 15, "item": None, "days": 14},
-    },
-    "points_expiring": {
-        "on": True,
-        "template": "news",
-        "title": N_("Your points are expiring"),
-        "text": N_("{expiring_points} points expire on {expiry_date}. Use them before then!"),
-        "coupon": None,
-        "service": True,
-    },
-    "tier_change": {
-        "on": True,
-        "template": "news",
-        "title": N_("You are now {tier}"),
-        "text": N_("Your membership tier is now {tier}: you earn {tier_factor}× points."),
-        "coupon": None,
-        "service": True,
-    },
-}
 BIRTHDAY_ONCE_DAYS = 300  # once a year, whatever day the run falls on
-
-
-def settings(store, name: str) -> dict:
-    saved = (store.get_setting("journeys") or {}).get(name, {})
-    return {**DEFAULTS[name], **saved}
 
 
 def run_journeys(sender: Sender) -> dict:
     """Daily: send each journey to the members whose day it is; returns sent counts."""
     store, tz = sender.store, sender.config.tz
     now = utcnow()
-    today = now.astimezone(tz).date()
     quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
     sent = {}
     for name in DEFAULTS:
@@ -82,27 +33,12 @@ def run_journeys(sender: Sender) -> dict:
         if not config["on"]:
             continue
         journey = _journey_campaign(name, config)
-        run_id = f"journey:{name}:{today.isoformat()}"
+        run_id = f"journey:{name}:{now.astimezone(tz).date().isoformat()}"
         before = store.run_counts(run_id).get("sent", 0)
-        once_per_days = None
-        if name == "birthday":
-            journey["filters"] = f"birth_month:{today.month}"
-            once_per_days = BIRTHDAY_ONCE_DAYS
-        elif name == "after_purchase":
-            start = datetime.combine(today - timedelta(days=int(config["days"])), time(0), tz)
-            journey["between"] = (start, start + timedelta(days=1))
-        elif name == "winback":
-            journey["filters"] = "overdue"
-            once_per_days = int(config["every_days"])
-        elif name == "points_expiring":
-            journey["values"] = _expiring_points(sender)
-            journey["extra"] = {"_id": {"$in": sorted(journey["values"])}}
-        elif name == "tier_change":
-            journey["values"] = _tier_changes(sender)
-            journey["extra"] = {"_id": {"$in": sorted(journey["values"])}}
-        if "extra" not in journey or journey["values"]:
+        today_is_its_day, once_per_days = _audience(sender, journey, config, now)
+        if today_is_its_day:
             audience.snapshot_journey(store, journey, run_id, now, tz, once_per_days)
-        _after_snapshot(store, name, journey)
+            _after_snapshot(store, name, journey)
         if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else tomorrow's run sends it
             for unfinished in store.unfinished_runs(journey["_id"]):
                 sending.send_run(sender, journey, unfinished)
@@ -112,6 +48,33 @@ def run_journeys(sender: Sender) -> dict:
             store.drop_queues(run_id)
         sent[name] = store.run_counts(run_id).get("sent", 0) - before
     return sent
+
+
+def _audience(sender: Sender, journey: dict, config: dict, now) -> tuple[bool, int | None]:
+    """Set who the journey is for today; returns (anyone to take in?, once per N days)."""
+    tz = sender.config.tz
+    today = now.astimezone(tz).date()
+    name = journey["journey"]
+    if name == "birthday":
+        journey["filters"] = f"birth_month:{today.month}"
+        journey["on_the_day"] = config["when"] == "day"
+        # "month": the whole birth month's members go on the 1st.
+        return config["when"] == "day" or today.day == 1, BIRTHDAY_ONCE_DAYS
+    if name == "after_purchase":
+        start = datetime.combine(today - timedelta(days=int(config["days"])), time(0), tz)
+        visit = "stats.first_visit" if config["after"] == "first" else "stats.last_visit"
+        journey["extra"] = {visit: {"$gte": start, "$lt": start + timedelta(days=1)}}
+        return True, None
+    if name == "winback":
+        away = [{"stats.overdue_at": {"$lt": now}}]
+        if config["lapsed"]:
+            away.append({"stats.last_visit": {"$lt": now - timedelta(days=config["lapsed"])}})
+        journey["extra"] = {"$or": away}
+        return True, int(config["every"])
+    values = _expiring_points(sender) if name == "points_expiring" else _tier_changes(sender)
+    journey["values"] = values
+    journey["extra"] = {"_id": {"$in": sorted(values)}}
+    return bool(values), None
 
 
 def _expiring_points(sender: Sender) -> dict:

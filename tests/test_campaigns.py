@@ -244,12 +244,46 @@ def test_after_purchase_journey_fires_30_days_later_once(crowd, sender, store, s
 
 
 def test_journeys_can_be_switched_off(owner, crowd, sender):
-    assert texts(owner.says("/journey off birthday"))[0].splitlines()[1] == "• birthday: off"
-    assert "after_purchase: on (45d)" in texts(owner.says("/journey set after_purchase days 45"))[0]
+    listing = texts(owner.says("/journey off birthday"))[0].splitlines()
+    assert listing[1] == "• birthday: off (on the day)"
+    assert "• after_purchase: on (45 days after the latest visit)" in texts(
+        owner.says("/journey set after_purchase days 45")
+    )[0].splitlines()
+    assert texts(owner.says("/journey set after_purchase days 400"))[0].startswith("Usage:")
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
         assert "birthday" not in journey_jobs.run_journeys(sender)
     assert campaign_messages(crowd[0]) == []
+
+
+def test_birthday_journey_on_the_first_of_the_month(owner, crowd, sender):
+    owner.says("/journey set birthday when month")
+    november_1st = datetime(2026, 11, 1, 3, 5, tzinfo=UTC)
+    with time_machine.travel(november_1st - timedelta(days=1), tick=False):
+        assert journey_jobs.run_journeys(sender)["birthday"] == 0
+    with time_machine.travel(november_1st, tick=False):
+        assert journey_jobs.run_journeys(sender)["birthday"] == 1
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):  # the day
+        assert journey_jobs.run_journeys(sender)["birthday"] == 0
+
+    assert len(campaign_messages(crowd[0])) == 1
+
+
+def test_winback_reaches_members_away_for_a_set_number_of_days(
+    owner, crowd, sender, store, services
+):
+    member = store.member_by_line_id(crowd[4].id)
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=100), tick=False):
+        points.earn(store, member, 15000, None, "staff", None, services.config.tz)
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["winback"] == 0  # one visit: no rhythm yet
+    owner.says("/journey set winback lapsed 90")
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(days=1, minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["winback"] == 1
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(days=2, minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["winback"] == 0  # at most every 60 days
+
+    assert [m["altText"] for m in campaign_messages(crowd[4])] == ["We miss you, Guest4"]
 
 
 def test_the_step_by_step_form_ends_in_the_same_preview(owner, crowd, store):
