@@ -246,9 +246,10 @@ def test_after_purchase_journey_fires_30_days_later_once(crowd, sender, store, s
 def test_journeys_can_be_switched_off(owner, crowd, sender):
     listing = texts(owner.says("/journey off birthday"))[0].splitlines()
     assert listing[1] == "• birthday: off (on the day)"
-    assert "• after_purchase: on (45 days after the latest visit)" in texts(
-        owner.says("/journey set after_purchase days 45")
-    )[0].splitlines()
+    assert (
+        "• after_purchase: on (45 days after the latest visit)"
+        in texts(owner.says("/journey set after_purchase days 45"))[0].splitlines()
+    )
     assert texts(owner.says("/journey set after_purchase days 400"))[0].startswith("Usage:")
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
