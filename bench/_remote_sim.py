@@ -81,6 +81,10 @@ class RemoteSimulator:
 
         return call
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def stop(self) -> None:
         self._conn.send(("stop", ()))
         self._conn.recv()

@@ -14,7 +14,9 @@ For each path it prints:
 - the snapshot (audience → rows and batches) and the whole run (snapshot, send,
   and dropping the run's queues);
 - duplicates and misses as the simulator counts them (both must be 0);
-- the longest pause between two calls LINE received;
+- the longest pause between two calls LINE received, and the CPU each process
+  (sender, dev database, simulator) used during the send: on a small machine the
+  simulator shares the cores that LINE's own servers would not;
 - this process's memory growth during the run, at a tenth of the audience and at
   the whole of it (flat means the send does not hold the audience in memory).
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import threading
@@ -41,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bson import ObjectId
 
 from bench._remote_sim import RemoteSimulator
-from bench._stack import SECRET, TOKEN, bench_app, database
+from bench._stack import SECRET, SERVER, TOKEN, bench_app, database
 from bot import audience, campaign_message, sending
 from bot.line_api import as_messages, retry_key_for
 from bot.sending import RateLimiter, Sender
@@ -74,6 +77,35 @@ class MemoryWatch:
     @property
     def growth(self) -> float:
         return self.peak - self.start
+
+
+class CpuWatch:
+    """CPU seconds each process spends while a block runs, and how busy the machine was."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+
+    def __enter__(self):
+        self.start = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.machine = _machine_ticks()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = {n: _cpu_seconds(p) - self.start[n] for n, p in self.pids.items()}
+        total, idle = (b - a for a, b in zip(self.machine, _machine_ticks(), strict=True))
+        self.busy = 1 - idle / total if total else 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
 
 
 def _rss_mib() -> float:
@@ -121,14 +153,14 @@ def new_campaign(store, prefix: str, text: str) -> dict:
     return campaign
 
 
-def run(sender: Sender, campaign: dict) -> dict:
+def run(sender: Sender, campaign: dict, pids: dict[str, int]) -> dict:
     """One campaign run, phase by phase, as the worker does it."""
     store, tz = sender.store, sender.config.tz
     run_id = campaign_jobs._claim(store, campaign)
     started = time.perf_counter()
     audience.snapshot(store, store.campaign(campaign["_id"]), run_id, utcnow(), tz)
     snapshotted = time.perf_counter()
-    with MemoryWatch() as memory:
+    with MemoryWatch() as memory, CpuWatch(pids) as cpu:
         sending.send_run(sender, store.campaign(campaign["_id"]), run_id)
     sent = time.perf_counter()
     store.drop_queues(run_id)  # as the worker does when the run ends
@@ -141,6 +173,8 @@ def run(sender: Sender, campaign: dict) -> dict:
         "total": finished - started,
         "sent": counts.get("sent", 0),
         "memory": memory.growth,
+        "cpu": cpu.seconds,
+        "busy": cpu.busy,
     }
 
 
@@ -201,12 +235,17 @@ def report(name, count, bound, bases, floor, results, received, repeat, pause) -
     best = min(r["send"] / b for r, b in zip(results, bases, strict=True))
     snapshot = statistics.median(r["snapshot"] for r in results)
     total = statistics.median(r["total"] for r in results)
+    cpu = {k: statistics.median(r["cpu"][k] for r in results) for k in results[0]["cpu"]}
+    busy = statistics.median(r["busy"] for r in results)
     print(
         f"{name}: {count:,} members, {repeat} runs, {sum(r['sent'] for r in results):,} sent\n"
         f"  send phase {send:.2f}s: {send / bound:.2f}x the physical bound ({bound:.2f}s), "
         f"{send / base:.2f}x the no-database baseline ({base:.2f}s; best run {best:.2f}x); "
         f"longest pause between calls {pause * 1000:.0f} ms\n"
         f"  bookkeeping floor {floor:.2f}s ({floor / bound:.2f}x the bound)\n"
+        f"  CPU seconds during the send: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+        + f"; machine {busy:.0%} busy ({os.cpu_count()} cores)\n"
         f"  snapshot {snapshot:.2f}s; whole run {total:.2f}s ({total / bound:.1f}x the bound)\n"
         f"  duplicates {duplicates}, misses {wrong - duplicates} (each member must have "
         f"exactly {repeat}); memory growth during the send "
@@ -232,6 +271,9 @@ def main() -> None:
                 sim.set_rate_limit(endpoint, rate)
                 sim.set_latency(endpoint, LATENCY)
             sender = Sender(store, services.line, services.config, threads=args.threads)
+            pids = {"sender": os.getpid(), "simulator": sim.pid}
+            if "process" in SERVER:  # our dev server (not an outside MONGODB_URI)
+                pids["devdb"] = SERVER["process"].pid
             small = max(args.members // 10, 500)
             for prefix, count, text, rate, per_call in (
                 ("small", small, "Same news for everyone", MULTICAST_RPS, 500),
@@ -245,7 +287,7 @@ def main() -> None:
                     sim.settle()
                     bases.append(baseline(sender, campaign, count, per_call, rate))
                     sim.settle()
-                    results.append(run(sender, campaign))
+                    results.append(run(sender, campaign, pids))
                     times = sim.request_times("push" if per_call == 1 else "multicast")
                     gaps = [b - a for a, b in itertools.pairwise(times)]
                     pause = max([pause, *gaps])

@@ -127,7 +127,9 @@ class LineApi:
         for index in range(0, len(user_ids), MAX_MULTICAST_RECIPIENTS):
             chunk = list(user_ids[index : index + MAX_MULTICAST_RECIPIENTS])
             key = retry_key_for(retry_key, index // MAX_MULTICAST_RECIPIENTS)
-            request = MulticastRequest(to=chunk, messages=checked)
+            # Built without re-validating: the messages are checked models already and
+            # the ids a list of ≤500 strings; validating 500 ids per call costs ~1.5 ms.
+            request = MulticastRequest.construct(to=chunk, messages=checked)
             try:
                 self._send_with_key(
                     "multicast",
