@@ -43,8 +43,8 @@ def snapshot(
     tz: ZoneInfo,
     extra: dict | None = None,
     keep=lambda member: True,
-) -> dict:
-    """Write the run's audience as batches (and final rows); returns counts by status."""
+) -> None:
+    """Write the run's audience as rows and batches."""
     query = compile_filters(
         campaign["filters"],
         Clock(now=now, today=now.astimezone(tz).date()),
@@ -71,7 +71,6 @@ def snapshot(
                 batch = batch.write(store)
     if batch.size:
         batch.write(store)
-    return store.run_counts(run_id)
 
 
 def snapshot_journey(
@@ -81,7 +80,7 @@ def snapshot_journey(
     now: datetime,
     tz: ZoneInfo,
     once_per_days: int | None = None,
-) -> dict:
+) -> None:
     """A journey's audience for its day: its filters and extra query, birthdays on the day,
     less those it reached within `once_per_days`."""
     today = now.astimezone(tz).date()
@@ -91,9 +90,10 @@ def snapshot_journey(
         keep = lambda m: (m.get("profile") or {}).get("birthday", "").endswith(day)  # noqa: E731
     if once_per_days:
         already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
+        already = {*already, *store.queued_members(journey["_id"])}  # not sent yet, but will be
         was_kept = keep
         keep = lambda m: m["_id"] not in already and was_kept(m)  # noqa: E731
-    return snapshot(store, journey, run_id, now, tz, extra=journey.get("extra"), keep=keep)
+    snapshot(store, journey, run_id, now, tz, extra=journey.get("extra"), keep=keep)
 
 
 def delivery_row(campaign_id: str, run_id: str, member_id: str, status: str, **fields) -> dict:
@@ -181,6 +181,6 @@ def _status_for(campaign, member, sent_lately: int, cap: int) -> str:
         return "skipped_optout"
     if in_holdout(campaign["_id"], member["_id"], campaign.get("holdout", 0)):
         return "holdout"
-    if sent_lately >= cap:
+    if sent_lately >= cap and not campaign.get("service"):
         return "capped"
     return "pending"

@@ -13,6 +13,7 @@ made and LINE answers 409 for those it had accepted.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from collections import deque
@@ -27,6 +28,8 @@ from bot.config import Config
 from bot.line_api import LineApi, LineApiError, as_messages, retry_key_for
 from bot.store import Store
 from bot.store.campaigns import ERASED
+
+log = logging.getLogger(__name__)
 
 SEND_THREADS = 32  # LINE calls in flight; at 50 ms each that is 640 pushes/s
 DEFAULT_RATES = {"push": 2000, "multicast": 200}  # requests/s (configurable per merchant)
@@ -114,7 +117,7 @@ def _prepare_multicast(sender: Sender, campaign: dict, batch: dict, message: Mes
     """One call for the batch: the same message to all its members."""
     key = retry_key_for(batch["run_id"], batch["number"])
     to = [(m, line_id) for m, line_id in zip(batch["members"], batch["line_ids"], strict=True)]
-    to = [(m, line_id) for m, line_id in to if line_id != ERASED]
+    to = [(m, line_id) for m, line_id in to if line_id != ERASED and m not in batch["erased"]]
     if not to:
         return []
     members, line_ids = (list(column) for column in zip(*to, strict=True))
@@ -127,7 +130,7 @@ def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
     for member_id, line_id, values in zip(
         batch["members"], batch["line_ids"], batch["values"], strict=True
     ):
-        if line_id == ERASED:
+        if line_id == ERASED or member_id in batch["erased"]:
             continue
         delivery_id = f"{batch['run_id']}:{member_id}"
         member = {
@@ -176,6 +179,9 @@ def _call(line: LineApi, limiter: RateLimiter, endpoint: str, to, messages, key)
         return None
     except LineApiError as error:
         return error
+    except Exception as error:  # a message LINE could never take: fail it, not the run
+        log.exception("campaign call failed before reaching LINE")
+        return LineApiError(type(error).__name__, permanent=True)
 
 
 @dataclass
@@ -204,7 +210,7 @@ def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
     """On the writer thread: close a batch once its calls are answered (one write)."""
     store, run_id = sender.store, batch["run_id"]
     lines = zip(batch["members"], batch["line_ids"], strict=True)
-    exceptions = {member: "erased" for member, line_id in lines if line_id == ERASED}
+    exceptions = {m: "erased" for m, line_id in lines if line_id == ERASED or m in batch["erased"]}
     waiting = []
     for call in calls:
         error = call.future.result()

@@ -169,8 +169,6 @@ def cancel(ctx: Context, found: dict) -> list:
     cancelled = ctx.store.update_campaign(
         found["_id"], {"status": "cancelled"}, ["draft", "scheduled", "running", "paused", "quota"]
     )
-    if cancelled:
-        ctx.store.cancel_batches(found["_id"])
     return [
         text(
             ctx._("Campaign %(id)s cancelled.", id=found["_id"])

@@ -20,34 +20,56 @@ STOP_CHECK_SECONDS = 0.2  # a pause or cancel takes effect within this, between 
 
 def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
     """Start due campaigns and resume unfinished runs; returns the run ids worked on."""
-    store, config = sender.store, sender.config
+    store = sender.store
     worked = []
+    _close_cancelled(store)
     quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
     for due in store.due_campaigns(utcnow()):
         waiting = due.get("resume_at") and due["resume_at"] > utcnow()
         if due["status"] == "running" and waiting:
             continue
-        run_id = _claim(store, due)
-        if run_id is None:
-            continue
-        campaign = store.campaign(due["_id"])
-        resume = campaigns.quiet_now(utcnow(), config.tz, quiet)
-        if resume is not None:
-            store.update_campaign(campaign["_id"], {"resume_at": resume})
-            continue
-        if not campaign.get("snapshot_done"):
-            audience.snapshot(store, campaign, run_id, utcnow(), config.tz)
-            if not _quota_allows(sender, campaign, run_id):
-                continue
-            store.update_campaign(campaign["_id"], {"snapshot_done": True})
-        stopped = _Stopped(store, campaign["_id"])
-        stop = lambda stopped=stopped: should_stop() or stopped()  # noqa: E731
-        sending.send_run(sender, campaign, run_id, should_stop=stop)
-        worked.append(run_id)
-        if store.pending_batches(run_id):
-            continue  # paused or stopped: the rest goes on resume
-        _finish(store, campaign, run_id, store.run_counts(run_id), config.tz)
+        try:
+            run_id = _work_on(sender, due, quiet, should_stop)
+            if run_id:
+                worked.append(run_id)
+        except Exception:  # one broken campaign must not hold up the others
+            log.exception("campaign %s: run failed; it is tried again next minute", due["_id"])
     return worked
+
+
+def _work_on(sender: Sender, due: dict, quiet: tuple, should_stop) -> str | None:
+    """Snapshot and send one due campaign as far as it goes now; the run id if it sent."""
+    store, config = sender.store, sender.config
+    run_id = _claim(store, due)
+    if run_id is None:
+        return None
+    campaign = store.campaign(due["_id"])
+    resume = campaigns.quiet_now(utcnow(), config.tz, quiet)
+    if resume is not None:
+        store.update_campaign(campaign["_id"], {"resume_at": resume})
+        return None
+    if not campaign.get("snapshot_done"):
+        audience.snapshot(store, campaign, run_id, utcnow(), config.tz)
+        if not _quota_allows(sender, campaign, run_id):
+            store.cancel_batches(campaign["_id"])  # it will not go: drop the LINE ids
+            return None
+        store.update_campaign(campaign["_id"], {"snapshot_done": True})
+    stopped = _Stopped(store, campaign["_id"])
+    stop = lambda: should_stop() or stopped()  # noqa: E731
+    sending.send_run(sender, campaign, run_id, should_stop=stop)
+    if store.campaign(campaign["_id"])["status"] == "cancelled":
+        _close_cancelled(store)
+    elif not store.pending_batches(run_id):
+        _finish(store, campaign, run_id, config.tz)
+    return run_id
+
+
+def _close_cancelled(store) -> None:
+    """Cancelled campaigns' unsent batches are closed here, by the worker: the one writer
+    of a run's batches, so a batch it had already sent is never recorded as cancelled."""
+    for campaign in store.campaigns_to_close():
+        store.cancel_batches(campaign["_id"])
+        store.update_campaign(campaign["_id"], {"batches_closed": True})
 
 
 def _claim(store, campaign: dict) -> str | None:
@@ -87,7 +109,7 @@ def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
     left = quota["limit"] - quota["used"] if quota["type"] == "limited" else pending
     if pending <= left:
         return True
-    sender.store.update_campaign(campaign["_id"], {"status": "quota"})
+    sender.store.update_campaign(campaign["_id"], {"status": "quota"}, status_was="running")
     owner = sender.store.member_by_line_id(campaign.get("created_by", ""))
     t = translator_for(owner or {}, sender.config)
     try:
@@ -110,14 +132,13 @@ def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
     return False
 
 
-def _finish(store, campaign: dict, run_id: str, counts: dict, tz) -> None:
+def _finish(store, campaign: dict, run_id: str, tz) -> None:
+    """Close a run whose batches are all answered (a pause after the last one too)."""
     store.drop_queues(run_id)
-    summary = {"run_id": run_id, "finished_at": utcnow(), "counts": counts}
     following = None
     if campaign["schedule"]["type"] == "weekly":
         following = campaigns.next_run(campaign["schedule"], utcnow() + timedelta(minutes=1), tz)
-    store.push_run(campaign["_id"], summary)
-    store.update_campaign(
+    closed = store.update_campaign(
         campaign["_id"],
         {
             "status": "scheduled" if following else "done",
@@ -125,5 +146,8 @@ def _finish(store, campaign: dict, run_id: str, counts: dict, tz) -> None:
             "run_id": None,
             "resume_at": None,
         },
-        status_was="running",
+        status_was=["running", "paused"],
     )
+    if closed:
+        summary = {"run_id": run_id, "finished_at": utcnow(), "counts": store.run_counts(run_id)}
+        store.push_run(campaign["_id"], summary)

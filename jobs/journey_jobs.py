@@ -39,15 +39,34 @@ def run_journeys(sender: Sender) -> dict:
         if today_is_its_day:
             audience.snapshot_journey(store, journey, run_id, now, tz, once_per_days)
             _after_snapshot(store, name, journey)
-        if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else tomorrow's run sends it
-            for unfinished in store.unfinished_runs(journey["_id"]):
-                sending.send_run(sender, journey, unfinished)
-                if not store.pending_batches(unfinished):
-                    store.drop_queues(unfinished)
-        if not store.pending_batches(run_id):
-            store.drop_queues(run_id)
+        if campaigns.quiet_now(utcnow(), tz, quiet) is None:  # else `resume_journeys` will
+            _send_unfinished(sender, journey)
         sent[name] = store.run_counts(run_id).get("sent", 0) - before
     return sent
+
+
+def resume_journeys(sender: Sender) -> int:
+    """Every minute: send journey batches left unsent (LINE refusing, a crash, quiet
+    hours), well within the 24 hours LINE keeps a retry key; returns the runs worked."""
+    store, tz = sender.store, sender.config.tz
+    quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
+    if campaigns.quiet_now(utcnow(), tz, quiet) is not None:
+        return 0
+    worked = 0
+    for name in DEFAULTS:
+        journey = _journey_campaign(name, settings(store, name))
+        worked += _send_unfinished(sender, journey)
+    return worked
+
+
+def _send_unfinished(sender: Sender, journey: dict) -> int:
+    store = sender.store
+    runs = store.unfinished_runs(journey["_id"])
+    for run_id in runs:
+        sending.send_run(sender, journey, run_id)
+        if not store.pending_batches(run_id):
+            store.drop_queues(run_id)
+    return len(runs)
 
 
 def _audience(sender: Sender, journey: dict, config: dict, now) -> tuple[bool, int | None]:

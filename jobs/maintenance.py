@@ -24,3 +24,10 @@ def drop_stale_conversations(store: Store) -> int:
     dropped = store.clear_stale_conversations(utcnow() - CONVERSATION_TTL)
     log.info("dropped %d stale conversations", dropped)
     return dropped
+
+
+def prune_erasures(store: Store) -> int:
+    """Erased member ids are kept a few days, for sends already queued; then forgotten."""
+    deleted = store.prune_erasures()
+    log.info("forgot %d erasure records", deleted)
+    return deleted

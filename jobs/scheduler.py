@@ -39,6 +39,7 @@ SCHEDULE = (
     ("expire_points", {"trigger": "cron", "hour": 0, "minute": 10}, DAILY),
     ("reevaluate_tiers", {"trigger": "cron", "hour": 2, "minute": 0}, DAILY),
     ("prune_webhook_events", {"trigger": "cron", "hour": 3, "minute": 17}, DAILY),
+    ("prune_erasures", {"trigger": "cron", "hour": 3, "minute": 20}, DAILY),
     ("score_rfm", {"trigger": "cron", "hour": 3, "minute": 30}, DAILY),
     ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),

@@ -33,7 +33,9 @@ def expire_redemptions() -> int:
 
 
 def run_campaigns() -> list:
-    return campaign_jobs.run_due(_sender())
+    sender = _sender()
+    journey_jobs.resume_journeys(sender)
+    return campaign_jobs.run_due(sender)
 
 
 def run_journeys() -> dict:
@@ -42,6 +44,10 @@ def run_journeys() -> dict:
 
 def prune_webhook_events() -> int:
     return maintenance.prune_webhook_events(RUNTIME["store"])
+
+
+def prune_erasures() -> int:
+    return maintenance.prune_erasures(RUNTIME["store"])
 
 
 def drop_stale_conversations() -> int:

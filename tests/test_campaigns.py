@@ -452,3 +452,16 @@ def test_the_owner_sets_quiet_hours_and_the_cap(owner, crowd, sender, store):
 
     assert all(len(campaign_messages(u)) == 1 for u in crowd)
     assert store.campaign_counts(cid) == {"capped": 10}
+
+
+def test_a_journey_batch_line_refused_goes_out_within_minutes(crowd, sender, store, sim):
+    sim.inject("push", 500, times=sender.line.max_attempts)  # the birthday push, every try
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["birthday"] == 0
+        assert store.campaign_counts("journey:birthday") == {"pending": 1}
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=6), tick=False):
+        assert journey_jobs.resume_journeys(sender) >= 1
+        assert journey_jobs.run_journeys(sender)["birthday"] == 0  # not taken in twice
+
+    assert len(campaign_messages(crowd[0])) == 1
+    assert store.campaign_counts("journey:birthday") == {"sent": 1}

@@ -19,6 +19,7 @@ def test_points_expire_with_one_notice_14_days_ahead(member, store, services, si
     store.record_consent(  # an account notice: it reaches members who declined marketing too
         store.member_by_line_id(member.id)["_id"], privacy.consent("marketing", False, "command")
     )
+    store.put_setting("campaign_cap", [0, 7])  # and members the marketing cap holds back
 
     with time_machine.travel(notice_time, tick=False):
         assert journey_jobs.run_journeys(sender)["points_expiring"] == 1

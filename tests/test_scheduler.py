@@ -71,6 +71,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
         job_ids = {job.id for job in worker.scheduler.get_jobs()}
         assert job_ids == {
             "prune_webhook_events",
+            "prune_erasures",
             "drop_stale_conversations",
             "expire_points",
             "reevaluate_tiers",

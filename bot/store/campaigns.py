@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
 
-EMPTY_QUEUE = {"members": [], "line_ids": [], "values": [], "others": []}
 ERASED = "-"  # in a queue, the LINE id of a member erased before their batch went
+ERASURES_KEPT = timedelta(days=3)  # longer than any run takes to send
 
 
 def _unpacked(doc: dict, field: str) -> dict:
@@ -75,6 +76,11 @@ class CampaignStore(StoreBase):
         """Append a finished run's counts to the campaign."""
         with self.locked(f"campaign:{campaign_id}"):
             self.db.campaigns.update_one({"_id": campaign_id}, {"$push": {"runs": summary}})
+
+    def campaigns_to_close(self) -> list[dict]:
+        """Cancelled campaigns whose unsent batches are not closed yet."""
+        query = {"status": "cancelled", "batches_closed": {"$ne": True}}
+        return list(self.db.campaigns.find(query, {"_id": 1}))
 
     def due_campaigns(self, now: datetime) -> list[dict]:
         """Scheduled campaigns whose time has come, and runs a crash left unfinished."""
@@ -147,7 +153,9 @@ class CampaignStore(StoreBase):
 
     def batch_queue(self, batch_id: str) -> dict:
         queue = self.db.batch_queues.find_one({"_id": batch_id})
-        return _unpacked(_unpacked(queue, "line_ids"), "members") if queue else EMPTY_QUEUE
+        if queue is None:
+            return {"members": [], "line_ids": [], "values": [], "others": []}
+        return _unpacked(_unpacked(queue, "line_ids"), "members")
 
     def drop_queues(self, run_id: str) -> None:
         """A finished run's queues go: they hold LINE ids and first names."""
@@ -172,9 +180,15 @@ class CampaignStore(StoreBase):
         return {(d["run_id"], d["number"]) for d in batches if d["_id"] not in answered}
 
     def batch_to_send(self, run_id: str, number: int) -> dict | None:
-        """One of `pending_batches`, as its queue: members, LINE ids, values."""
-        queue = self.batch_queue(f"{run_id}:b{number}")
-        return queue if queue is not EMPTY_QUEUE else None
+        """One of `pending_batches`, as its queue: members, LINE ids, values, and which
+        of its members have been erased since (they are not sent to)."""
+        queue = self.db.batch_queues.find_one({"_id": f"{run_id}:b{number}"})
+        if queue is None:
+            return None
+        queue = _unpacked(_unpacked(queue, "line_ids"), "members")
+        since = utcnow() - ERASURES_KEPT
+        erased = {doc["_id"] for doc in self.db.erasures.find({"at": {"$gte": since}})}
+        return {**queue, "erased": erased.intersection(queue["members"])}
 
     def finish_batch(self, batch: dict, exceptions: dict[str, str]) -> None:
         """Record that LINE took a batch: its members are sent, bar `exceptions`."""
@@ -193,7 +207,12 @@ class CampaignStore(StoreBase):
         try:
             self.db.batch_outcomes.insert_one(outcome)
         except DuplicateKeyError:
-            return  # answered already (a resumed run): the first answer stands
+            # Answered already (a resumed run): the first answer stands, except that a
+            # batch LINE took is sent even if a cancel reached it first.
+            if status == "sent":
+                self.db.batch_outcomes.update_one(
+                    {"_id": batch["_id"], "status": "cancelled"}, {"$set": outcome}
+                )
 
     def cancel_batches(self, campaign_id: str) -> None:
         """A cancelled campaign's queue: nobody more is sent to, and the LINE ids go."""
@@ -215,6 +234,9 @@ class CampaignStore(StoreBase):
 
     def forget_in_batches(self, member_id: str) -> None:
         """An erased member: not sent to, and their LINE id and values leave the queue."""
+        self.db.erasures.replace_one(
+            {"_id": member_id}, {"_id": member_id, "at": utcnow()}, upsert=True
+        )
         for queued in list(self.db.batch_queues.find({}, {"members": 1})):
             members = queued["members"].split()
             if member_id not in members:
@@ -230,6 +252,10 @@ class CampaignStore(StoreBase):
                 {"_id": queue["_id"]}, {"$set": {"line_ids": " ".join(line_ids), "values": values}}
             )
 
+    def prune_erasures(self) -> int:
+        cutoff = utcnow() - ERASURES_KEPT
+        return self.db.erasures.delete_many({"at": {"$lt": cutoff}}).deleted_count
+
     def record_reply(self, journey_id: str, run_id: str, member_id: str) -> None:
         """A journey message sent as a reply (the welcome): a batch of one, answered."""
         batch_id = f"{run_id}:m{member_id}"
@@ -240,10 +266,8 @@ class CampaignStore(StoreBase):
         self.db.batch_members.replace_one(
             {"_id": batch_id}, {"_id": batch_id, "members": member_id}, upsert=True
         )
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             self.db.batches.insert_one(batch)
-        except DuplicateKeyError:
-            return
         self._answer(batch, "sent", reply=True)  # a reply: outside the frequency cap
 
     # -- what the ledger says ----------------------------------------------------------
@@ -276,6 +300,14 @@ class CampaignStore(StoreBase):
             exceptions = outcome["exceptions"]
             counts.update(m for m in self._members(outcome["_id"]) if m not in exceptions)
         return dict(counts)
+
+    def queued_members(self, campaign_id: str) -> set[str]:
+        """Members in a campaign's (or journey's) batches not answered yet."""
+        return {
+            member
+            for run_id, number in self._pending({"campaign_id": campaign_id})
+            for member in self._members(f"{run_id}:b{number}")
+        }
 
     def member_deliveries(self, member_id: str) -> list[dict]:
         """A member's rows with the status their batch's outcome gave them (for `my data`)."""

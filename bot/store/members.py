@@ -210,7 +210,6 @@ class MemberStore(StoreBase):
         phone = (member.get("profile") or {}).get("phone")
         if phone:
             self.release_phone(phone, member_id)
-        self.forget_in_batches(member_id)
         if member.get("code"):
             # The code stays reserved (old receipts name it) but leads nowhere.
             self.db.member_codes.update_one(
@@ -229,4 +228,7 @@ class MemberStore(StoreBase):
                 "$unset": {name: "" for name in (*PERSONAL_FIELDS, "code", "locale")},
             },
         )
+        # After the status: a snapshot under way may still queue them, and the send
+        # checks the erasures just before each batch goes.
+        self.forget_in_batches(member_id)
         return member
