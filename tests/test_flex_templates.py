@@ -199,9 +199,7 @@ def test_the_stats_summary_fits_line_with_every_row():
         heatmap=[[7] * 24 for _ in range(7)],
     )
     for locale in ("th", "en", "zh_Hant"):
-        message = stats_message(
-            translator(locale), kpis, "ร้านชาสมาชิก", services.config.tz, "สยาม", None
-        )
+        message = stats_message(translator(locale), kpis, "ร้านชาสมาชิก", BANGKOK, "สยาม", None)
         assert FlexMessage.from_dict(message)
 
 
