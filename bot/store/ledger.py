@@ -136,5 +136,14 @@ class LedgerStore(StoreBase):
                 {"_id": {"$in": entry_ids}}, {"$set": {"expiry_notified": True}}
             )
 
+    def scrub_ledger_reasons(self, member_id: str) -> int:
+        """Erasure: the free-text reasons of manual corrections may name the member."""
+        with self.locked(f"lots:{member_id}"):
+            result = self.db.ledger.update_many(
+                {"member_id": member_id, "kind": "adjust", "reason": {"$exists": True}},
+                {"$set": {"reason": "[erased]"}},
+            )
+        return result.modified_count
+
     def all_member_ids_with_ledger(self) -> list[str]:
         return sorted(self.db.ledger.distinct("member_id"))

@@ -15,7 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
 
-PERSONAL_FIELDS = ("profile", "conversation", "display_name")
+# Gone at erasure. Tags are the owner's free text about the person ("Ploy's sister").
+PERSONAL_FIELDS = ("profile", "conversation", "display_name", "tags", "phone_tries")
 
 
 class MemberStore(StoreBase):

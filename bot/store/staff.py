@@ -25,6 +25,10 @@ class StaffStore(StoreBase):
     def is_active_staff(self, line_user_id: str) -> bool:
         return self.staff_record(line_user_id) is not None
 
+    def was_ever_staff(self, line_user_id: str) -> bool:
+        """Staff now or removed since (the record stays, inactive)."""
+        return self.db.staff.find_one({"_id": line_user_id}, {"_id": 1}) is not None
+
     def add_staff(self, line_user_id: str, branch: str | None, name: str, invited_by: str) -> None:
         self.db.staff.update_one(
             {"_id": line_user_id},
