@@ -118,7 +118,7 @@ def my_data(ctx: Context) -> list:
     )
     lines.append(
         ctx._(
-            "Full copy (JSON, link valid for 1 hour): %(url)s",
+            "Your full copy, to read or download (link valid for 1 hour): %(url)s",
             url=links.export_url(ctx.config, member["_id"]),
         )
     )

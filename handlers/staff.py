@@ -171,7 +171,10 @@ def member_lookup(ctx: Context) -> list:
     rules = points.load_rules(ctx.store)
     lines = [
         f"{profile['first_name']} {profile['last_name']} ({member['code']})",
-        ctx._("Phone: %(phone)s", phone=display_phone(profile["phone"])),
+        ctx._(
+            "Phone: %(phone)s",
+            phone=display_phone(profile["phone"]) if profile.get("phone") else "—",
+        ),
         ctx._("Points: %(points)s", points=ctx.t.number(member.get("points", 0))),
         ctx._("Tier: %(tier)s", tier=tier_label(ctx.t, rules.tier_named(member.get("tier")))),
         ctx._("Member since %(date)s", date=ctx.t.date(member["joined_at"])),
