@@ -161,3 +161,20 @@ def test_a_pseudonym_is_stable_and_says_nothing_of_the_line_id():
     assert first != privacy.pseudonym("secret", "U" + "b" * 32)
     assert first != privacy.pseudonym("other secret", "U" + "a" * 32)
     assert "aaaa" not in first
+
+
+def test_an_owner_who_erases_their_membership_leaves_only_a_pseudonym(services, store, owner, bob):
+    sign_up(owner, first="Olivia", last="Owner", phone="086 000 0000", email=None)
+    bob_code = store.member_by_line_id(bob.id)["code"]
+    owner.says("/staff invite")
+    owner.says(f"/coupon give {bob_code} percent 10")
+    owner.says(f"/adjust {bob_code} +5 welcome gift")
+    owner.says("/segment save regulars visits:>=3")
+
+    owner.says("delete my data")
+    owner.says("yes")
+
+    assert traces(store, [owner.id, "Olivia"]) == []
+    alias = privacy.pseudonym(services.config.SECRET_KEY, owner.id)
+    assert store.db.coupons.find_one()["source"]["by"] == alias
+    assert store.segment("regulars")["by"] == alias
