@@ -13,7 +13,20 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot import points, rewards
-from bot.store import Store
+from bot.store import Store, utcnow
+
+
+def coupon_problem(store: Store, code: str, member_id: str, amount: int, key: str) -> str | None:
+    """Why a coupon cannot go with this earn, checked before any question is asked.
+
+    A coupon this very earn claimed already (a redelivery) is no problem; the
+    claim in `record_purchase` decides between two counters.
+    """
+    coupon = store.coupon(code)
+    problem = rewards.coupon_problem(coupon, member_id, amount, utcnow())
+    if problem == "used" and coupon.get("purchase_id") == store.purchase_id_for_key(key):
+        return None
+    return problem
 
 
 def record_purchase(

@@ -203,13 +203,13 @@ def earn(
 
 
 def recent_identical(
-    store: Store, member: dict, amount: int, branch: str | None, receipt: str | None
+    store: Store, member: dict, amount: int, branch: str | None, receipt: str | None, key: str
 ) -> dict | None:
     """The member's active purchase of the same amount at the same branch in the last 2 minutes.
 
     Purchases with a receipt number are told apart by it (a repeated one is
-    refused). Read from the summary on the member document, so the check costs
-    no query unless it matches.
+    refused); the purchase this earn's `key` recorded is not "another". Read from
+    the summary on the member document, so the check costs no query unless it matches.
     """
     last = member.get("last_purchase") or {}
     if (
@@ -221,7 +221,9 @@ def recent_identical(
     if last["created_at"] < utcnow() - IDENTICAL_WINDOW:
         return None
     previous = store.purchase(last["_id"])
-    return previous if previous and previous["status"] == "active" else None
+    if previous is None or previous["status"] != "active" or previous.get("key") == key:
+        return None  # voided, or this very earn (a redelivery or a second tap)
+    return previous
 
 
 @dataclass

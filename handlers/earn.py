@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, TimestampSigner
 
-from bot import counter, points, rewards
+from bot import counter, points
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from bot.messages import MAX_QUICK_REPLIES, tap, text
 from bot.registry import Registry, Role
-from bot.store import utcnow
 from bot.translate import translator_for
 from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member
@@ -72,6 +71,10 @@ class EarnRequest:
     coupon: str | None
     nonce: str  # the webhook event id of the `/earn` that started it: one purchase per nonce
     again: bool = False  # the cashier confirmed the same purchase again within 2 minutes
+
+    @property
+    def key(self) -> str:
+        return f"earn:{self.nonce}"
 
 
 def earn(ctx: Context) -> list:
@@ -155,15 +158,15 @@ def _proceed(ctx: Context, request: EarnRequest) -> list:
         ctx.audit["result"] = "ask-branch"
         return [_ask_branch(ctx, request, branches)]
     if request.coupon:
-        refusal = rewards.coupon_problem(
-            ctx.store.coupon(request.coupon), member["_id"], request.amount, utcnow()
+        refusal = counter.coupon_problem(
+            ctx.store, request.coupon, member["_id"], request.amount, request.key
         )
         if refusal:
             ctx.audit["result"] = f"coupon-{refusal}"
             return [text(_coupon_refusal(ctx, refusal, request.coupon))]
     if not request.again:
         previous = points.recent_identical(
-            ctx.store, member, request.amount, request.branch, request.receipt
+            ctx.store, member, request.amount, request.branch, request.receipt, request.key
         )
         if previous is not None:
             ctx.audit["result"] = "ask-again"
@@ -181,7 +184,7 @@ def _record(ctx: Context, request: EarnRequest) -> list:
         ctx.user_id,
         request.receipt,
         ctx.config.tz,
-        key=f"earn:{request.nonce}",
+        key=request.key,
         coupon=request.coupon,
     )
     if result.refused:

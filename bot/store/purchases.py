@@ -32,6 +32,10 @@ class PurchaseStore(StoreBase):
         except DuplicateKeyError:
             return self.db.purchase_keys.find_one({"_id": key})["purchase_id"]
 
+    def purchase_id_for_key(self, key: str) -> str | None:
+        doc = self.db.purchase_keys.find_one({"_id": key})
+        return doc["purchase_id"] if doc else None
+
     def claim_receipt(self, branch: str | None, receipt: str, purchase_id: str) -> str | None:
         """Reserve a receipt number at a branch; returns the purchase that already has it."""
         key = f"{branch or '-'}:{receipt}"
@@ -58,22 +62,15 @@ class PurchaseStore(StoreBase):
         """
         doc = self.db.purchase_totals.find_one({"_id": "all"})
         if doc is None:
+            # Two queries: FerretDB 1.24 computes only the first accumulator of a $group.
+            active = {"status": "active"}
             rows = list(
                 self.db.purchases.aggregate(
-                    [
-                        {"$match": {"status": "active"}},
-                        {
-                            "$group": {
-                                "_id": None,
-                                "count": {"$sum": 1},
-                                "amount": {"$sum": "$amount"},
-                            }
-                        },
-                    ]
+                    [{"$match": active}, {"$group": {"_id": None, "amount": {"$sum": "$amount"}}}]
                 )
             )
-            found = rows[0] if rows else {}
-            doc = {"_id": "all", "count": found.get("count", 0), "amount": found.get("amount", 0)}
+            count = self.db.purchases.count_documents(active)
+            doc = {"_id": "all", "count": count, "amount": rows[0]["amount"] if rows else 0}
             try:
                 self.db.purchase_totals.insert_one(doc)
             except DuplicateKeyError:
