@@ -19,9 +19,9 @@ from datetime import date, datetime
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-# A receipt number: letters and digits (and - / # . _ between them), at least one digit,
+# A receipt number: letters and digits (and - / # . _ after the first), at least one digit,
 # so a stray word after the amount ("350 baht") is not taken for one.
-DEFAULT_RECEIPT_PATTERN = r"(?=\D*\d)\w[\w\-/#.]*"
+DEFAULT_RECEIPT_PATTERN = r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9\-/#._]*"
 MAX_RECEIPT = 40
 FLAG_FACTOR_RANGE = (2, 100)  # `/rule flag`, or 0 = never flag
 
@@ -111,9 +111,15 @@ class EarnRules:
         return next((t for t in self.tiers if t.name == name), self.tiers[0])
 
     def is_receipt(self, word: str) -> bool:
-        """Whether a word typed after the amount is shaped like a receipt number."""
+        """Whether a word typed after the amount is shaped like a receipt number.
+
+        Always ASCII and at most 40 characters, whatever the pattern: a receipt number
+        travels in the counter's question buttons, whose data LINE caps at 300.
+        """
         pattern = self.receipt_pattern or DEFAULT_RECEIPT_PATTERN
-        return len(word) <= MAX_RECEIPT and re.fullmatch(pattern, word) is not None
+        return (
+            word.isascii() and len(word) <= MAX_RECEIPT and re.fullmatch(pattern, word) is not None
+        )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from bot import counter, points
 from bot.context import Context
@@ -154,9 +154,6 @@ def _proceed(ctx: Context, request: EarnRequest) -> list:
                 )
             )
         ]
-    if request.branch is None and (branches := ctx.store.list_branches()):
-        ctx.audit["result"] = "ask-branch"
-        return [_ask_branch(ctx, request, branches)]
     if request.coupon:
         refusal = counter.coupon_problem(
             ctx.store, request.coupon, member["_id"], request.amount, request.key
@@ -164,6 +161,9 @@ def _proceed(ctx: Context, request: EarnRequest) -> list:
         if refusal:
             ctx.audit["result"] = f"coupon-{refusal}"
             return [text(_coupon_refusal(ctx, refusal, request.coupon))]
+    if request.branch is None and (branches := ctx.store.list_branches()):
+        ctx.audit["result"] = "ask-branch"
+        return [_ask_branch(ctx, request, branches)]
     if not request.again:
         previous = points.recent_identical(
             ctx.store, member, request.amount, request.branch, request.receipt, request.key
@@ -296,25 +296,25 @@ def answered(ctx: Context) -> list:
     if ctx.role < Role.STAFF:
         _audit_answer(ctx, None, "denied")
         return []
-    data = ctx.postback
-    canonical = urlencode([(name, data.get(name, "")) for name in ANSWER_FIELDS])
+    fields = {name: ctx.postback.get(name, "") for name in ANSWER_FIELDS}
+    canonical = urlencode(list(fields.items()))
     try:
-        _signer(ctx).unsign(f"{canonical}.{data.get('s', '')}", max_age=ANSWER_SECONDS)
-    except BadSignature:  # expired ones too
-        _audit_answer(ctx, None, "expired")
+        _signer(ctx).unsign(f"{canonical}.{ctx.postback.get('s', '')}", max_age=ANSWER_SECONDS)
+    except BadSignature as bad:  # too old, or not data we signed
+        _audit_answer(ctx, None, "expired" if isinstance(bad, SignatureExpired) else "forged")
         return [text(ctx._("This question has expired. Nothing was recorded: type /earn again."))]
-    member = ctx.store.member_by_id(data["m"])
+    member = ctx.store.member_by_id(fields["m"])
     if member is None or member.get("status") != "member":
         _audit_answer(ctx, None, "not-found")
         return [text(ctx._("That member is no longer a member. Nothing was recorded."))]
     request = EarnRequest(
         member,
-        int(data["v"]),
-        data["b"] or None,
-        data["r"] or None,
-        data["c"] or None,
-        data["n"],
-        again=data["y"] == "1",
+        int(fields["v"]),
+        fields["b"] or None,
+        fields["r"] or None,
+        fields["c"] or None,
+        fields["n"],
+        again=fields["y"] == "1",
     )
     replies = _proceed(ctx, request)
     _audit_answer(ctx, request, ctx.audit.get("result", "ok"))

@@ -385,19 +385,20 @@ def test_an_owner_without_a_branch_is_asked_which_one(owner, cashier, member, st
 
 
 def test_the_branch_question_carries_everything_within_lines_limit(owner, cashier, member, store):
+    store.add_branch("central-world-east-2", "Central World")  # the longest branch code
     coupon = give_coupon(owner, store, member)
-    receipt = "R" + "9" * 39
+    receipt = "1" + "#" * 39  # the longest receipt number once URL-encoded
     code = code_of(store, member)
 
     [question] = owner.says(f"/earn {code} 99,999.99 {receipt} coupon:{coupon}")
 
-    data = buttons(question)["Siam Square"]
+    data = buttons(question)["Central World"]
     assert len(data) <= 300
-    reply = texts(owner.taps(data))[0]
-    purchase = store.purchase(purchase_id(reply))
+    [reply] = owner.taps(data)
+    purchase = store.purchase(purchase_id(reply["text"]))
     assert (purchase["amount"], purchase["branch"], purchase["receipt"], purchase["coupon"]) == (
         9_999_999,
-        "siam",
+        "central-world-east-2",
         receipt,
         coupon,
     )
@@ -416,6 +417,8 @@ def test_an_old_or_altered_answer_records_nothing(owner, cashier, member, store)
         assert texts(owner.taps(data)) == expired
     assert texts(member.taps(data)) == []  # not staff
     assert purchases(store) == []
+    answers = [e for e in store.audit_entries(command="/earn") if e["args"] == ["(answer)"]]
+    assert sorted(e["result"] for e in answers) == ["denied", "expired", "forged"]
 
 
 def test_without_branches_an_owner_earns_at_once(owner, member, store):
