@@ -58,7 +58,8 @@ class PurchaseStore(StoreBase):
     def purchase_totals(self) -> tuple[int, int]:
         """(count, amount) of the shop's active purchases: a figure kept up to date, not a scan.
 
-        A shop from before the figure existed gets it counted once from its purchases.
+        A shop from before the figure existed gets it counted once from its purchases (a
+        purchase recorded during that first count may be missed: the figure is a guide).
         """
         doc = self.db.purchase_totals.find_one({"_id": "all"})
         if doc is None:
