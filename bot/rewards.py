@@ -237,6 +237,27 @@ def coupon_problem(coupon: dict | None, member_id: str, amount: int, now: dateti
     return None
 
 
+def claim_coupon_for_purchase(
+    store: Store, code: str, member_id: str, amount: int, purchase_id: str, staff_id: str
+) -> str | None:
+    """Take a coupon for a purchase before it is recorded: None once it is this purchase's.
+
+    Two counters typing the same coupon at once: one claim wins, the other gets
+    "used" and records nothing. An earn redelivered after its claim finds the coupon
+    already its own and carries on.
+    """
+    now = utcnow()
+    coupon = store.coupon(code)
+    if coupon and coupon["status"] == "used" and coupon.get("purchase_id") == purchase_id:
+        return None
+    problem = coupon_problem(coupon, member_id, amount, now)
+    if problem:
+        return problem
+    if store.claim_coupon(code, member_id, purchase_id, staff_id, now) is None:
+        return "used"
+    return None
+
+
 def redeem_with_coupon(store: Store, coupon_code: str, purchase_id: str, staff_id: str) -> bool:
     """Link a coupon to the purchase it was used on (campaign reports count this)."""
     used = store.set_coupon(

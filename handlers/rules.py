@@ -12,7 +12,14 @@ from bot.i18n import N_
 from bot.member_codes import new_code
 from bot.messages import text
 from bot.registry import Registry, Role
-from bot.rules import EarnRules, Promotion, Tier, parse_days, parse_window
+from bot.rules import (
+    FLAG_FACTOR_RANGE,
+    EarnRules,
+    Promotion,
+    Tier,
+    parse_days,
+    parse_window,
+)
 from handlers.earn import parse_amount
 from handlers.labels import promotion_label, tier_label
 
@@ -26,9 +33,12 @@ USAGE = N_(
     "/rule tier <name> <min spend> <factor> · /rule tier remove <name>\n"
     "/rule promo add <factor> [branch:<code>] [days:mon-fri] [time:14:00-16:00] "
     "[from:2026-12-01] [until:2026-12-31]\n"
-    "/rule promo remove <id>"
+    "/rule promo remove <id>\n"
+    "/rule flag <2–100 × the average purchase | off>\n"
+    "/rule receipt <regular expression | default>"
 )
 MAX_FACTOR = 10.0
+MAX_PATTERN = 100
 
 
 class RuleError(ValueError):
@@ -56,6 +66,8 @@ def rule(ctx: Context) -> list:
         "bonus": _bonus,
         "tier": _tier,
         "promo": _promo,
+        "flag": _flag,
+        "receipt": _receipt,
     }
     if action == "show":
         return [text(describe(ctx, rules))]
@@ -160,6 +172,32 @@ def _promo(ctx, rules, args) -> EarnRules:
     return dataclasses.replace(rules, promotions=(*rules.promotions, promotion))
 
 
+def _flag(ctx, rules, args) -> EarnRules:
+    """`/rule flag 10`: earns of 10× the shop's average purchase are flagged to owners."""
+    if len(args) != 1:
+        raise RuleError
+    if args[0].lower() == "off":
+        return dataclasses.replace(rules, flag_factor=0.0)
+    low, high = FLAG_FACTOR_RANGE
+    factor = float(args[0].lower().removesuffix("x").removesuffix("×"))
+    if not low <= factor <= high:
+        raise RuleError
+    return dataclasses.replace(rules, flag_factor=factor)
+
+
+def _receipt(ctx, rules, args) -> EarnRules:
+    """`/rule receipt <regex>`: what a receipt number after the amount looks like."""
+    if len(args) != 1 or len(args[0]) > MAX_PATTERN:
+        raise RuleError
+    if args[0].lower() == "default":
+        return dataclasses.replace(rules, receipt_pattern="")
+    try:
+        re.compile(args[0])
+    except re.error:
+        raise RuleError from None
+    return dataclasses.replace(rules, receipt_pattern=args[0])
+
+
 def describe(ctx: Context, rules: EarnRules) -> str:
     """Every rule in one message, as the owner would read it."""
     t = ctx.t
@@ -189,4 +227,17 @@ def describe(ctx: Context, rules: EarnRules) -> str:
         lines.append("• " + ctx._("none"))
     for promo in rules.promotions:
         lines.append(f"• {promo.id}: {promotion_label(t, promo, with_dates=True)}")
+    lines.append(
+        ctx._(
+            "Purchases of %(factor)s× the average purchase or more are flagged to owners.",
+            factor=t.number(rules.flag_factor),
+        )
+        if rules.flag_factor
+        else ctx._("Large purchases are not flagged.")
+    )
+    lines.append(
+        ctx._("Receipt numbers match: %(pattern)s", pattern=rules.receipt_pattern)
+        if rules.receipt_pattern
+        else ctx._("Receipt numbers: letters and digits, with at least one digit.")
+    )
     return "\n".join(lines)

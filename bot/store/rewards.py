@@ -135,6 +135,41 @@ class RewardStore(StoreBase):
                 return_document=ReturnDocument.AFTER,
             )
 
+    def claim_coupon(
+        self, code: str, member_id: str, purchase_id: str, staff_id: str, now: datetime
+    ) -> dict | None:
+        """Take a member's live coupon for a purchase not yet recorded; None if it is not free."""
+        with self.locked(f"coupon:{code}"):
+            return self.db.coupons.find_one_and_update(
+                {
+                    "_id": code,
+                    "member_id": member_id,
+                    "status": "issued",
+                    "expires_at": {"$gt": now},
+                },
+                {
+                    "$set": {
+                        "status": "used",
+                        "used_by": staff_id,
+                        "used_at": now,
+                        "purchase_id": purchase_id,
+                    }
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def release_coupon(self, code: str, purchase_id: str) -> bool:
+        """Give back a coupon claimed for a purchase that was then not recorded."""
+        with self.locked(f"coupon:{code}"):
+            result = self.db.coupons.update_one(
+                {"_id": code, "status": "used", "purchase_id": purchase_id},
+                {
+                    "$set": {"status": "issued"},
+                    "$unset": {"used_by": "", "used_at": "", "purchase_id": ""},
+                },
+            )
+        return result.modified_count == 1
+
     def member_coupons(self, member_id: str, status: str = "issued") -> list[dict]:
         return list(
             self.db.coupons.find({"member_id": member_id, "status": status}).sort(
