@@ -159,6 +159,30 @@ def test_the_per_member_limit(owner, member, store):
     assert balance(store, member) == 40
 
 
+def test_an_expired_or_refused_redemption_gives_its_limit_slot_back(
+    owner, member, store, services, cashier
+):
+    tea = add_reward(owner, "10 1 Thai tea limit:1")
+    code = code_in(redeem(member, tea)[0])
+    with time_machine.travel(utcnow() + timedelta(minutes=16)):
+        points_jobs.expire_redemptions(store, services.line, services.config)
+    owner.says(f"/reward stock {tea} 0")
+    assert texts(redeem(member, tea)) == [
+        "Sorry, this reward just ran out. Your points were not used."
+    ]
+    owner.says(f"/reward stock {tea} 1")
+
+    again = code_in(redeem(member, tea)[0])
+    assert texts(cashier.says(f"/use {again}")) == ["OK: hand over Thai tea to Alice."]
+
+    assert again != code and store.redemption(code)["status"] == "expired"
+    assert texts(redeem(member, tea)) == [
+        "You have already redeemed this reward as many times as allowed."
+    ]
+    assert balance(store, member) == 40
+    assert store.db.reward_slots.count_documents({}) == 1
+
+
 def test_an_unused_code_expires_and_gives_points_and_stock_back(
     owner, member, store, services, cashier
 ):
