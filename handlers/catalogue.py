@@ -286,7 +286,7 @@ def coupon(ctx: Context) -> list:
                     "Show it to our staff.",
                     benefit=describe_coupon(t, issued),
                     code=issued["_id"],
-                    date=t.date(issued["expires_at"].astimezone(ctx.config.tz)),
+                    date=moment(t, issued["expires_at"], ctx.config.tz),
                 )
             )
         ],

@@ -238,7 +238,7 @@ def show_coupons(ctx: Context) -> list:
     lines = [ctx._("Your coupons and reward codes:")]
     tz = ctx.config.tz
     for coupon in coupons:
-        until = ctx._("until %(date)s", date=ctx.t.date(coupon["expires_at"].astimezone(tz)))
+        until = ctx._("until %(moment)s", moment=moment(ctx.t, coupon["expires_at"], tz))
         lines.append(f"• {coupon['_id']} — {describe_coupon(ctx.t, coupon)} ({until})")
     for redemption in codes:
         names = {"names": redemption.get("reward_names"), "_id": "?"}

@@ -1,7 +1,7 @@
 """Rewards: catalogue, redemption with confirmation, codes at the counter, coupons."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -309,3 +309,24 @@ def test_staff_can_scan_the_redemption_qr(owner, cashier, member):
     token = shown["contents"]["hero"]["url"].rsplit("/", 1)[1].removesuffix(".png")
 
     assert texts(cashier.says(f"/use {token}")) == ["OK: hand over Cookie to Alice."]
+
+
+def test_codes_show_the_date_and_time_they_expire_in_the_readers_language(owner, member, store):
+    cookie = add_reward(owner, "30 5 Cookie")
+    code = store.member_by_line_id(member.id)["code"]
+
+    with time_machine.travel(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)):
+        owner.says(f"/coupon give {code} percent 20 days:14")
+        shown = redeem(member, cookie)[0]
+        english = texts(member.says("coupons"))[0]
+        member.says("language th")
+        thai = texts(member.says("coupons"))[0]
+
+    gift = next(m for m in texts(member.inbox) if m.startswith("A gift for you"))
+    assert "valid until Dec 7, 2026 at 2:05\u202fPM." in gift
+    assert shown["contents"]["body"]["contents"][-1]["text"] == (
+        "Valid until Nov 23, 2026 at 2:20\u202fPM."
+    )
+    assert "(until Dec 7, 2026 at 2:05\u202fPM)" in english
+    assert "(until Nov 23, 2026 at 2:20\u202fPM)" in english
+    assert "(ใช้ได้ถึง 7 ธ.ค. 2569 เวลา 14:05 น.)" in thai
