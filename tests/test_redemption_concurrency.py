@@ -25,11 +25,16 @@ def redeem_in_another_process(config: dict, names: list[str], reward_id: str) ->
                 user = sim.user(name, language="en")
                 question = user.taps(f"a=redeem&r={reward_id}")[0]
                 confirm = question["quickReply"]["items"][0]["action"]["data"]
-                reply = user.taps(confirm)
-                issued += reply[0]["type"] == "flex"
+                if confirm.startswith("a=redeem_ok"):  # else: short of points or out of stock
+                    issued += is_code(user.taps(confirm)[0])
         return issued
     finally:
         sim.stop()
+
+
+def is_code(message: dict) -> bool:
+    """The reward code bubble (a refusal is text; "See rewards" shows a carousel)."""
+    return message.get("altText", "").startswith("Your reward code")
 
 
 def make_member(store, name: str, tz) -> str:
@@ -82,7 +87,7 @@ def confirm_at_once(config: dict, name: str, reward_id: str, barrier) -> int:
         question = user.taps(f"a=redeem&r={reward_id}")[0]
         confirm = question["quickReply"]["items"][0]["action"]["data"]
         barrier.wait(timeout=120)
-        return int(user.taps(confirm)[0]["type"] == "flex")
+        return int(is_code(user.taps(confirm)[0]))
     finally:
         sim.stop()
 
