@@ -250,7 +250,18 @@ def test_journeys_can_be_switched_off(owner, crowd, sender):
         "• after_purchase: on (45 days after the latest visit)"
         in texts(owner.says("/journey set after_purchase days 45"))[0].splitlines()
     )
-    assert texts(owner.says("/journey set after_purchase days 400"))[0].startswith("Usage:")
+    assert texts(owner.says("/journey set after_purchase days 400")) == [
+        "after_purchase days is a whole number from 1 to 365."
+    ]
+    assert texts(owner.says(f"/journey set winback every {'9' * 25}")) == [
+        "winback every is a whole number from 7 to 365."
+    ]
+    assert texts(owner.says("/journey set winback every ²")) == [  # a digit, not a number
+        "winback every is a whole number from 7 to 365."
+    ]
+    assert texts(owner.says("/journey set birthday when week")) == [
+        "birthday when is one of: day, month."
+    ]
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
         assert "birthday" not in journey_jobs.run_journeys(sender)
@@ -442,7 +453,7 @@ def test_the_owner_sets_quiet_hours_and_the_cap(owner, crowd, sender, store):
     assert texts(owner.says("/campaign cap 0 7")) == [
         "The cap is 1 to 50 messages over 1 to 90 days."
     ]
-    assert texts(owner.says("/campaign quiet 25:00 08:00"))[0].startswith("Usage: /campaign new")
+    assert texts(owner.says("/campaign quiet 25:00 08:00"))[0].startswith("Quiet hours are two")
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=11, minutes=30), tick=False):
         create(owner, "Late | audience: optin | text: One | holdout: 0")  # 21:30: not quiet now
