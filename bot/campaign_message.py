@@ -118,9 +118,10 @@ def _wording(t: Translator, campaign: dict, counts: dict) -> dict:
     content = campaign["content"]
     if not campaign.get("translate"):
         return content
-    text = content["text"]
+    catalogue = t._  # (not `_` itself: the wording is marked where it is defined)
+    title, text = content["title"], content["text"]
     if isinstance(text, list | tuple):  # (singular, plural), by the journey's count
         text = t.n_(text[0], text[1], counts.get(campaign.get("count", ""), 0))
     else:
-        text = t._(text)
-    return {**content, "title": t._(content["title"]), "text": text}
+        text = catalogue(text)
+    return {**content, "title": catalogue(title), "text": text}
