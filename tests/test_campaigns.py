@@ -771,3 +771,19 @@ def test_link_clicks_count_each_member_once_even_when_tapped_at_once(
     assert answers == [302] * 8
     assert store.click_count(campaign_id=cid) == 2
     assert texts(owner.says(f"/campaign show {cid}"))[0].endswith("2 members clicked the link.")
+
+
+def test_a_run_over_the_months_quota_is_stopped_and_the_owners_told(owner, crowd, sender, sim):
+    sim.platform.quota_limit = 1
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Big | audience: optin | text: Same for everyone | holdout: 0")
+        campaign_jobs.run_due(sender)
+        campaign_jobs.run_due(sender)
+
+    assert all(campaign_messages(u) == [] for u in crowd)
+    told = [m for m in texts(owner.inbox) if "was not sent" in m]
+    assert told == [
+        f"Campaign {cid} was not sent: it needs 10 messages, but this month's quota has "
+        "1 message left."
+    ]
+    assert "stopped: not enough messages left this month" in texts(owner.says("/campaign list"))[0]
