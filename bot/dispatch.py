@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from bot import private_chat
 from bot.context import Context, Services
 from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
@@ -54,6 +55,12 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
 def route(ctx: Context) -> list:
     """Conversations first (signup, edit…), then commands, postbacks and event handlers."""
+    if ctx.user_id is None:
+        # The bot joining a group, a sender LINE does not name: nobody to answer or record.
+        log.debug("%s event without a userId: not answered", ctx.raw.get("type"))
+        return []
+    if ctx.in_shared_chat:
+        return route_shared_chat(ctx)
     if ctx.raw.get("type") in ("message", "postback") and ctx.conversation:
         if not _conversation_expired(ctx):
             return run_flow(ctx)
@@ -79,6 +86,28 @@ def route_event(ctx: Context) -> list:
         log.debug("no handler for %s event", event_type)
         return []
     return handler(ctx) or []
+
+
+def route_shared_chat(ctx: Context) -> list:
+    """A group or room, where everyone reads the reply: only public commands are answered.
+
+    Private commands (the default, and all staff commands) and our buttons get one
+    pointer to the 1:1 chat; the group's own talk, stickers and conversations in
+    progress are left alone.
+    """
+    event_type = ctx.raw.get("type")
+    message = ctx.raw.get("message") or {}
+    if event_type == "postback":
+        return [private_chat.hint(ctx)]  # every button of ours acts for one member
+    if event_type != "message" or message.get("type") != "text":
+        return []
+    ctx.text = message.get("text", "")
+    match = ctx.services.registry.find_command(ctx.text, ctx.role) if ctx.text.strip() else None
+    if match is None:
+        return []
+    if match.command.private:
+        return [private_chat.hint(ctx, match.command.keyword_for(ctx.t.locale))]
+    return run_command(ctx, match)
 
 
 def run_flow(ctx: Context) -> list:
@@ -108,6 +137,11 @@ def route_text(ctx: Context, text: str) -> list:
     match = registry.find_command(text, ctx.role) if text.strip() else None
     if match is None:
         return registry.fallback(ctx) if registry.fallback else []
+    return run_command(ctx, match)
+
+
+def run_command(ctx: Context, match) -> list:
+    """Run a matched command: refuse it to roles below its own, audit staff commands."""
     command = match.command
     ctx.args = match.args
     if not match.allowed:
