@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 from bot import private_chat
@@ -11,6 +12,7 @@ from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
 from bot.messages import text as text_message
 from bot.store import utcnow
+from bot.store.events import MAX_EVENT_AGE
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,12 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
         # Every current LINE event has one; without it we cannot de-duplicate.
         log.warning("dropping %s event without webhookEventId", event_type)
         return "rejected"
+    if _too_old(raw):
+        # Its id may be pruned already, so handling it could act twice: a replayed
+        # capture, or a redelivery later than LINE ever makes one.
+        hours = MAX_EVENT_AGE.total_seconds() / 3600
+        log.info("ignoring %s event %s: older than %g hours", event_type, event_id, hours)
+        return "stale"
 
     claim = services.store.claim_event(event_id, event_type, mode)
     if claim != "claimed":
@@ -51,6 +59,14 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
         send_reply(services, raw, replies)
     send_notifications(services, ctx.outbox)
     return "handled"
+
+
+def _too_old(raw: dict) -> bool:
+    """LINE's `timestamp` (milliseconds, part of the signed body) is past MAX_EVENT_AGE."""
+    sent_at = raw.get("timestamp")
+    if not isinstance(sent_at, int):
+        return True
+    return time.time() * 1000 - sent_at > MAX_EVENT_AGE.total_seconds() * 1000
 
 
 def route(ctx: Context) -> list:

@@ -3,10 +3,15 @@
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+import time_machine
 from linebot.v3.webhook import WebhookParser
 
+from bot.store import utcnow
+from bot.store.events import MAX_EVENT_AGE
+from jobs import maintenance
 from simulator import events as ev
 from simulator import texts
 
@@ -223,3 +228,46 @@ def test_the_same_event_arriving_concurrently_is_handled_once(app, sim, alice, s
     assert statuses == [200] * 8
     assert len(alice.inbox) == 1
     assert store.event_status(event["webhookEventId"]) == "done"
+
+
+def test_a_captured_earn_replayed_after_its_id_was_pruned_earns_nothing(
+    sim, cashier, member, store, caplog
+):
+    code = store.member_by_line_id(member.id)["code"]
+    event = ev.text_message(cashier.id, f"/earn {code} 500")
+    body = ev.body_of([event])
+    signature = ev.sign(sim.platform.channel_secret, body)
+    sim.platform.issue_reply_token(event["replyToken"], cashier.id)
+    assert sim.post_raw(body, signature) == 200
+    assert store.member_by_line_id(member.id)["points"] == 70
+
+    with time_machine.travel(utcnow() + timedelta(days=8)):
+        assert maintenance.prune_webhook_events(store) >= 1
+        assert store.event_status(event["webhookEventId"]) is None  # forgotten
+        with caplog.at_level(logging.INFO, logger="bot.dispatch"):
+            assert sim.post_raw(body, signature) == 200
+
+    assert store.member_by_line_id(member.id)["points"] == 70
+    assert store.event_status(event["webhookEventId"]) is None  # not even recorded
+    assert f"ignoring message event {event['webhookEventId']}: older than 24 hours" in caplog.text
+
+
+def test_a_late_redelivery_within_a_day_is_still_handled(alice):
+    event = ev.redelivered(ev.text_message(alice.id, "help"))
+    event["timestamp"] -= int((MAX_EVENT_AGE - timedelta(minutes=5)).total_seconds() * 1000)
+
+    assert texts(alice.send(event))[0].startswith("Here is what you can type:")
+
+
+def test_an_event_older_than_a_day_is_ignored(alice, store):
+    event = ev.redelivered(ev.text_message(alice.id, "help"))
+    event["timestamp"] -= int((MAX_EVENT_AGE + timedelta(minutes=1)).total_seconds() * 1000)
+
+    assert alice.send(event) == []
+    assert alice.last_status == 200
+    assert store.event_status(event["webhookEventId"]) is None
+
+
+def test_event_ids_are_kept_longer_than_events_are_accepted():
+    margin = maintenance.KEEP_WEBHOOK_EVENTS - MAX_EVENT_AGE
+    assert margin >= timedelta(days=6)
