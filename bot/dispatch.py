@@ -190,7 +190,9 @@ def _audit(ctx: Context, command, result: str) -> None:
 def send_reply(services: Services, raw: dict, messages: list) -> None:
     """Reply with the event's token; if LINE refuses it (expired on a redelivery), push."""
     token = raw.get("replyToken")
-    user_id = (raw.get("source") or {}).get("userId")
+    source = raw.get("source") or {}
+    # In a group or room the reply was for everyone there: never push it to one member.
+    user_id = source.get("userId") if source.get("type", "user") == "user" else None
     try:
         if token:
             services.line.reply(token, messages)

@@ -137,3 +137,13 @@ def test_the_same_commands_still_work_in_the_private_chat(member, family):
     family.says(member, "card")
 
     assert texts(member.says("points"))[0].startswith("You have 50 points")
+
+
+def test_a_refused_reply_in_a_group_is_not_pushed_to_the_member_instead(member, family, sim):
+    private_before = len(member.inbox)
+    sim.inject("reply", 400)
+
+    assert family.says(member, "help") == []
+
+    assert sim.requests("push") == []
+    assert len(member.inbox) == private_before
