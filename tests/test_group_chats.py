@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import requests
 
 from simulator import events as ev
 from simulator import texts
@@ -147,3 +148,23 @@ def test_a_refused_reply_in_a_group_is_not_pushed_to_the_member_instead(member, 
 
     assert sim.requests("push") == []
     assert len(member.inbox) == private_before
+
+
+def test_the_simulator_control_api_speaks_in_groups_and_rooms(sim, member):
+    said = requests.post(
+        f"{sim.base_url}/_sim/groups/family/say",
+        json={"user": "alice", "text": "card"},
+        timeout=10,
+    ).json()
+    anonymous = requests.post(
+        f"{sim.base_url}/_sim/rooms/lunch/say", json={"text": "card"}, timeout=10
+    ).json()
+    joined = requests.post(f"{sim.base_url}/_sim/groups/family/join", timeout=10).json()
+    seen = requests.get(f"{sim.base_url}/_sim/groups/family/messages", timeout=10).json()
+
+    assert said["webhookStatus"] == 200
+    assert [r["altText"] for r in said["replies"]] == [HINT]
+    assert said["chatId"] == sim.group("family").id
+    assert anonymous["replies"] == [] and anonymous["webhookStatus"] == 200
+    assert joined["replies"] == [] and joined["webhookStatus"] == 200
+    assert [m["message"]["altText"] for m in seen] == [HINT]
