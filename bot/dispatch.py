@@ -72,7 +72,7 @@ def _too_old(raw: dict) -> bool:
 def route(ctx: Context) -> list:
     """Conversations first (signup, edit…), then commands, postbacks and event handlers."""
     if ctx.user_id is None:
-        # The bot joining a group, a sender LINE does not name: nobody to answer or record.
+        # The bot joining a group, a sender LINE does not name: nobody to answer.
         log.debug("%s event without a userId: not answered", ctx.raw.get("type"))
         return []
     if ctx.in_shared_chat:

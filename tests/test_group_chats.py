@@ -168,3 +168,9 @@ def test_the_simulator_control_api_speaks_in_groups_and_rooms(sim, member):
     assert anonymous["replies"] == [] and anonymous["webhookStatus"] == 200
     assert joined["replies"] == [] and joined["webhookStatus"] == 200
     assert [m["message"]["altText"] for m in seen] == [HINT]
+
+
+def test_only_help_is_answered_where_everyone_reads_it(services):
+    public = [c.name for c in services.registry.commands if not c.private]
+
+    assert public == ["help"]
