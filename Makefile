@@ -12,10 +12,10 @@ DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
-	@echo "make: installing the pinned requirements.txt into $(VENV) (first time: about a minute)…"
+	@echo "make: installing the pinned requirements.txt into $(VENV), first time only: a few minutes, mostly downloads…"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt
 	@echo "make: $(VENV) is ready"
 	touch $@
 
