@@ -8,8 +8,13 @@
 # anything else Go prints pass through unchanged. Later builds come from Go's
 # cache and take seconds.
 set -euo pipefail
-out=$(realpath -m "$1")
+out=$(realpath -m "${1:?usage: tools/devdb/build.sh OUTPUT}")
 cd "$(dirname "$0")"
+if ! command -v go >/dev/null; then
+  echo "devdb: Go 1.24 or newer is needed to build the dev database server." >&2
+  echo "devdb: without Go, use the in-process database: MONGODB_URI=mongomock:// (see README)." >&2
+  exit 1
+fi
 
 say() { printf 'devdb: %s (%dm%02ds)\n' "$1" $((SECONDS / 60)) $((SECONDS % 60)); }
 
