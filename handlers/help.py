@@ -4,7 +4,7 @@ from linebot.v3.messaging import TextMessage
 
 from bot.context import Context
 from bot.i18n import N_
-from bot.messages import text
+from bot.messages import MAX_SENT_TEXT, text
 from bot.registry import Registry, Role
 from handlers.common import keyword
 
@@ -74,7 +74,10 @@ def did_you_mean(ctx: Context, typed: str, name: str, args: list[str]) -> TextMe
     question = ctx._(
         "There is no command %(typed)s. Did you mean %(name)s?", typed=typed, name=name
     )
-    return text(question, quick_replies=[(name, " ".join([name, *args]))])
+    corrected = " ".join([name, *args])
+    # A button may send at most 300 characters: a longer line gets the bare command.
+    sent = corrected if len(corrected) <= MAX_SENT_TEXT else name
+    return text(question, quick_replies=[(name, sent)])
 
 
 def non_text_message(ctx: Context) -> list:
@@ -87,8 +90,7 @@ def non_text_message(ctx: Context) -> list:
 
 
 def main_actions(ctx: Context) -> list[tuple[str, str]]:
-    """Quick replies for what a customer most often wants: a member's card and points,
-    or joining for anyone who has not yet."""
+    """Quick replies for what customers want most: card, points, rewards, or else joining."""
     if ctx.is_member:
         wanted = [
             (ctx._("Member card"), "card"),

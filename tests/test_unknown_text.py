@@ -95,3 +95,10 @@ def test_each_button_does_what_it_says(member):
     assert answers[0].startswith("Member card:")
     assert answers[1].startswith("You have 50 points")
     assert answers[3].startswith("Here is what you can type:")
+
+
+def test_a_long_mistyped_line_gets_a_button_with_the_bare_command(owner):
+    [reply] = owner.says("/campain new " + "Big sale | text: " + "Tea for everyone! " * 20)
+
+    assert reply["text"] == "There is no command /campain. Did you mean /campaign?"
+    assert quick_replies(reply) == [("/campaign", "/campaign")]

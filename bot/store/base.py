@@ -88,7 +88,7 @@ class StoreBase:
         try:
             return "ferretdbVersion" in self.client.admin.command("buildInfo")
         except (PyMongoError, NotImplementedError):
-            # mongomock has no buildInfo; like MongoDB, it updates atomically.
+            # mongomock has no buildInfo; it takes MongoDB's path, without locks.
             return False
 
     @contextlib.contextmanager
