@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from simulator import events as ev
+from simulator.sim import user_id_for
 
 bp = Blueprint("console", __name__, template_folder="templates")
 
@@ -16,7 +17,7 @@ def _sim():
 @bp.get("/")
 def page():
     """The chat console: type as a LINE user, see what the bot answers."""
-    return render_template("console.html")
+    return render_template("console.html", language=_sim().language)
 
 
 @bp.get("/_sim/users")
@@ -39,7 +40,11 @@ def users():
 def act(name: str, action: str):
     """follow, block, say {text} or tap {data}: returns the bot's replies."""
     payload = request.get_json(silent=True) or {}
-    user = _sim().user(name, payload.get("displayName"), payload.get("language", "th"))
+    language = payload.get("language")
+    user = _sim().user(name, payload.get("displayName"), language or _sim().language)
+    if language:
+        # The console's language menu is the phone's LINE language: it may change any time.
+        user.state.language = language
     if action == "follow":
         replies = user.follow()
     elif action == "block":
@@ -92,7 +97,8 @@ def chat_messages(kind: str, name: str):
 @bp.get("/_sim/users/<name>/messages")
 def messages(name: str):
     """Everything the bot sent this user (reply, push, multicast), oldest first."""
-    user_id = name if ev.is_user_id(name) else _sim().user(name).id
+    # Looking does not create the user (that would fix their language too early).
+    user_id = name if ev.is_user_id(name) else user_id_for(name)
     return jsonify(_sim().platform.inbox(user_id))
 
 
