@@ -318,7 +318,7 @@ def test_richmenuswitch_shows_the_aliased_menu_and_sends_lines_postback(sim, ali
 
 
 def test_a_new_link_replaces_a_switched_tab(sim, alice):
-    first, second = tabs(sim)
+    first, _ = tabs(sim)
     alice.taps_rich_menu("Rewards")
 
     post(sim, f"/v2/bot/user/{alice.id}/richmenu/{first}")
