@@ -63,6 +63,7 @@ def users():
         listed.append(
             {
                 "userId": state.user_id,
+                "name": state.handle or state.user_id,
                 "displayName": state.display_name,
                 "friend": state.friend,
                 "language": state.language,

@@ -72,6 +72,8 @@ class Simulator:
         """A LINE user; a name becomes a stable, valid-looking user id."""
         user_id = name if ev.is_user_id(name) else user_id_for(name)
         state = self.platform.add_user(user_id, display_name or name, language)
+        if state.handle is None and not ev.is_user_id(name):
+            state.handle = name
         return SimUser(self, state)
 
     def group(self, name: str) -> SimChat:

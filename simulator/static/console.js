@@ -116,15 +116,15 @@ async function loadChats() {
   names.replaceChildren();
   for (const user of users) {
     const li = document.createElement('li');
-    li.className = user.displayName === userName() ? 'current' : '';
+    li.className = user.name === userName() ? 'current' : '';
     li.innerHTML = '<span class="avatar"></span><div class="lines"><div class="who"></div><div class="preview"></div></div>';
     li.querySelector('.avatar').textContent = (user.displayName || '?').slice(0, 1).toUpperCase();
     li.querySelector('.who').textContent = user.displayName;
     li.querySelector('.preview').textContent = user.preview;
-    li.onclick = () => switchUser(user.displayName);
+    li.onclick = () => switchUser(user.name);
     list.appendChild(li);
     const option = document.createElement('option');
-    option.value = user.displayName;
+    option.value = user.name;
     names.appendChild(option);
   }
 }
