@@ -95,6 +95,13 @@ def act(name: str, action: str):
     return jsonify({"userId": user.id, "webhookStatus": user.last_status, "replies": replies})
 
 
+@bp.get("/_sim/users/<name>/messages")
+def messages(name: str):
+    """Everything the bot sent this user (reply, push, multicast), oldest first."""
+    state = _known(name)
+    return jsonify(_sim().platform.inbox(state.user_id) if state else [])
+
+
 @bp.post("/_sim/users/<name>/perform")
 def perform(name: str):
     """Tap anything: {"action": <LINE action>, "params": {...}} as the LINE app would."""
@@ -182,13 +189,6 @@ def profile(name: str):
     if payload.get("displayName"):
         user.state.display_name = str(payload["displayName"])[:20]
     return jsonify({"userId": user.id, "language": user.state.language})
-
-
-@bp.get("/_sim/users/<name>/messages")
-def messages(name: str):
-    """Everything the bot sent this user (reply, push, multicast), oldest first."""
-    state = _known(name)
-    return jsonify(_sim().platform.inbox(state.user_id) if state else [])
 
 
 @bp.get("/_sim/users/<name>/chat")
