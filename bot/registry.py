@@ -2,7 +2,9 @@
 
 Handlers register here (see `handlers/__init__.py`) and are looked up in one
 place. A command's role is a flag on its registration, checked once by
-`Registry.find_command`, never inside the command.
+`Registry.find_command`, never inside the command. So is `private`: a private
+command (the default) is answered only in a 1:1 chat, never in a group or room
+where everyone reads the reply (checked once in `bot.dispatch`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Command:
     th: tuple[str, ...] = ()
     zh: tuple[str, ...] = ()
     audit: bool = False  # also audit this member-level command (e.g. /join)
+    private: bool = True  # answered in 1:1 chats only; False for what anyone may see
 
     @property
     def audited(self) -> bool:
@@ -87,11 +90,12 @@ class Registry:
         summary: str = "",
         usage: str = "",
         audit: bool = False,
+        private: bool = True,
     ) -> Callable[[Handler], Handler]:
         """Register a text command under its English name and Thai/Chinese keywords."""
 
         def register(handler: Handler) -> Handler:
-            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh), audit)
+            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh), audit, private)
             for word in cmd.keywords:
                 if word in self._by_keyword:
                     raise ValueError(f"keyword {word!r} is already taken")

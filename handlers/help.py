@@ -12,6 +12,7 @@ def register(registry: Registry) -> None:
         th=("ช่วยเหลือ", "วิธีใช้"),
         zh=("幫助", "說明"),
         summary=N_("show what you can do here"),
+        private=False,  # the one command also answered in group chats
     )(member_help)
     registry.command(
         "/help",

@@ -116,7 +116,7 @@ def list_staff(ctx: Context) -> list:
     lines = [ctx._("Staff:")]
     for number, person in enumerate(people, start=1):
         where = person.get("branch") or ctx._("all branches")
-        since = ctx.t.date(person["added_at"])
+        since = ctx.t.date(person["added_at"].astimezone(ctx.config.tz))
         lines.append(f"{number}. {person['name']} — {where} ({since})")
     lines.append(ctx._("Remove with /staff remove <number>."))
     return [text("\n".join(lines))]
@@ -177,15 +177,18 @@ def member_lookup(ctx: Context) -> list:
         ),
         ctx._("Points: %(points)s", points=ctx.t.number(member.get("points", 0))),
         ctx._("Tier: %(tier)s", tier=tier_label(ctx.t, rules.tier_named(member.get("tier")))),
-        ctx._("Member since %(date)s", date=ctx.t.date(member["joined_at"])),
+        ctx._(
+            "Member since %(date)s", date=ctx.t.date(member["joined_at"].astimezone(ctx.config.tz))
+        ),
     ]
     stats = member.get("stats") or {}
     if stats.get("visits"):
         lines.append(
-            ctx._(
-                "%(visits)s visits, last on %(date)s",
-                visits=ctx.t.number(stats["visits"]),
-                date=ctx.t.date(stats["last_visit"]),
+            ctx.t.n_(
+                "%(count)s visit, last on %(date)s",
+                "%(count)s visits, last on %(date)s",
+                stats["visits"],
+                date=ctx.t.date(stats["last_visit"].astimezone(ctx.config.tz)),
             )
         )
     if not member.get("reachable", True):
