@@ -9,6 +9,7 @@ where everyone reads the reply (checked once in `bot.dispatch`).
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Callable
@@ -141,6 +142,12 @@ class Registry:
                 # normalise() only folds case and spaces, so word counts agree.
                 return Match(command, text.split()[size:], allowed=role >= command.role)
         return None
+
+    def closest_command(self, word: str, role: Role) -> Command | None:
+        """The slash command `role` may use that a mistyped `word` ("/earm") most resembles."""
+        names = {c.name: c for c in self.commands_for(role) if c.name.startswith("/")}
+        found = difflib.get_close_matches(normalise(word), names, n=1, cutoff=0.6)
+        return names[found[0]] if found else None
 
     def commands_for(self, role: Role) -> list[Command]:
         return [c for c in self.commands if role >= c.role]

@@ -40,13 +40,18 @@ def _known(name: str):
 def _user(name: str):
     """The user, created on first use with the console's language and display name."""
     payload = request.get_json(silent=True) or {}
-    return _sim().user(name, payload.get("displayName"), payload.get("language", "th"))
+    language = payload.get("language")
+    user = _sim().user(name, payload.get("displayName"), language or _sim().language)
+    if language:
+        # The console's language menu is the phone's LINE language: it may change any time.
+        user.state.language = str(language)[:10]
+    return user
 
 
 @bp.get("/")
 def page():
     """The chat console: type as a LINE user, see what the bot answers."""
-    return render_template("console.html", basic_id=ev.BOT_BASIC_ID)
+    return render_template("console.html", basic_id=ev.BOT_BASIC_ID, language=_sim().language)
 
 
 @bp.get("/favicon.ico")
@@ -158,7 +163,7 @@ def send_image(name: str):
     data = request.get_data()
     if not data or len(data) > MAX_UPLOAD:
         return jsonify({"error": "send a JPEG or PNG of at most 10 MB as the body"}), 400
-    user = _sim().user(name, language=request.args.get("language", "th"))
+    user = _sim().user(name, language=request.args.get("language", _sim().language))
     try:
         replies = user.sends_image(data)
     except AppError as error:
@@ -169,7 +174,7 @@ def send_image(name: str):
 @bp.post("/_sim/users/<name>/scan")
 def scan(name: str):
     """LINE's QR reader: an image body, {"text": …}, or {"url": <an image the bot sent>}."""
-    user = _sim().user(name, language=request.args.get("language", "th"))
+    user = _sim().user(name, language=request.args.get("language", _sim().language))
     payload = request.get_json(silent=True)
     try:
         if payload is None:

@@ -39,7 +39,10 @@ def test_help_answers_in_thai_and_chinese_keywords_too(alice):
 def test_unknown_text_gets_a_friendly_hint(alice):
     replies = alice.says("what's the wifi password?")
 
-    assert texts(replies) == ["Sorry, I didn't understand that. Type “help” to see what I can do."]
+    assert texts(replies) == [
+        "Sorry, I didn't understand that. Tap a button below, or type “help” to see "
+        "everything I can do."
+    ]
 
 
 def test_a_sticker_gets_a_hint_instead_of_silence(alice):
