@@ -61,3 +61,39 @@ def rebuild_stats(check: bool):
     click.echo(f"{len(differing)} members differed")
     if differing:
         raise SystemExit(1)
+
+
+@bp.cli.group("richmenu")
+def richmenu_group():
+    """Rich menus at LINE: `deploy` the layout, or show its `status`."""
+
+
+@richmenu_group.command("deploy")
+def richmenu_deploy():
+    """Create or update every menu, set the guest menu as default, link everyone (idempotent)."""
+    from bot.richmenu import deploy  # noqa: PLC0415 - Pillow drawing only when asked for
+
+    services = current_app.extensions["samachik"]
+    try:
+        report = deploy.deploy(services.store, services.line, services.config)
+    except deploy.DeployError as error:
+        click.echo(f"richmenu deploy failed: {error}", err=True)
+        raise SystemExit(1) from None
+    for line in report:
+        click.echo(line)
+
+
+@richmenu_group.command("status")
+def richmenu_status():
+    """What LINE serves now, menu by menu, against the layout."""
+    from bot.line_api import LineApiError  # noqa: PLC0415
+    from bot.richmenu import deploy  # noqa: PLC0415
+
+    services = current_app.extensions["samachik"]
+    try:
+        report = deploy.status(services.store, services.line, services.config)
+    except LineApiError as error:
+        click.echo(f"richmenu status failed: LINE said {error.said()}", err=True)
+        raise SystemExit(1) from None
+    for line in report:
+        click.echo(line)

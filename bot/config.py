@@ -44,6 +44,9 @@ class Config:
     ADMIN_LINE_USER_IDS: frozenset[str] = field(default_factory=frozenset)
     TIMEZONE: str = "Asia/Bangkok"
     DEFAULT_LOCALE: str = "th"
+    # The account's basic id ("@123abcde") for LINE links in QR codes; empty: asked
+    # from the Messaging API (GET /v2/bot/info) once per process.
+    LINE_BOT_BASIC_ID: str = ""
     # Operational knobs with safe defaults; documented in the README.
     MONGODB_TIMEOUT_MS: int = 3000
     WEBHOOK_MAX_BYTES: int = 1024 * 1024

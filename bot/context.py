@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import parse_qsl
@@ -38,6 +39,8 @@ class Context:
     audit: dict = field(default_factory=dict)
     # Pushes to other users (e.g. the member a staff earn was for), sent after the reply.
     outbox: list[tuple[str, list, str]] = field(default_factory=list)
+    # Work that need not hold up the reply (e.g. linking a rich menu), run after it.
+    after_reply: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def user_id(self) -> str | None:

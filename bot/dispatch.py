@@ -49,6 +49,7 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
     if replies:
         send_reply(services, raw, replies)
     send_notifications(services, ctx.outbox)
+    run_after_reply(ctx.after_reply)
     return "handled"
 
 
@@ -113,6 +114,9 @@ def route_text(ctx: Context, text: str) -> list:
     if not match.allowed:
         if command.audited:
             _audit(ctx, command, "denied")
+        custom = registry.refusal(ctx, command) if registry.refusal else None
+        if custom:
+            return custom
         refusal = ctx._("Sorry, you are not allowed to use %(command)s.", command=command.name)
         return [text_message(refusal)]
     if not command.audited:
@@ -167,6 +171,15 @@ def send_notifications(services: Services, outbox: list) -> None:
             services.line.push(user_id, messages, retry_key=retry_key_for("notify", key))
         except LineApiError as error:
             log.warning("notification push failed: %s", error)
+
+
+def run_after_reply(tasks: list) -> None:
+    """Work a handler left for after the reply; a failure is logged, never re-run here."""
+    for task in tasks:
+        try:
+            task()
+        except Exception as exc:  # noqa: BLE001 - the event is handled; its reply is sent
+            log.error("after-reply task failed\n%s", safe_traceback(exc))
 
 
 def safe_traceback(exc: BaseException) -> str:

@@ -1,5 +1,8 @@
 """The one module that calls the LINE Messaging API (through line-bot-sdk v3).
 
+Messages, profiles, the bot's own info, and rich menus (menus, their images on
+the api-data host, aliases, the default menu, per-user and bulk links).
+
 Retries follow LINE's rules: push and multicast carry an `X-Line-Retry-Key`
 that is reused on every retry of the same call, so a retry after a lost
 response is answered 409 ("already accepted") and counted as delivered. 429
@@ -9,6 +12,7 @@ other 4xx is permanent and reported to the caller.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -19,11 +23,16 @@ from dataclasses import dataclass, field
 from linebot.v3.messaging import (
     ApiClient,
     Configuration,
+    CreateRichMenuAliasRequest,
     Message,
     MessagingApi,
+    MessagingApiBlob,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuRequest,
+    UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -32,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST_RECIPIENTS = 500
+MAX_BULK_LINK_USERS = 500
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
@@ -44,10 +54,31 @@ CONNECTIONS = 64
 class LineApiError(Exception):
     """A call LINE refused; `permanent` means retrying the same call cannot help."""
 
-    def __init__(self, message: str, status: int | None = None, permanent: bool = True):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        permanent: bool = True,
+        body: dict | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.permanent = permanent
+        self.body = (
+            body or {}
+        )  # LINE's error JSON: {"message": …, "details": [{property, message}]}
+
+    def said(self) -> str:
+        """What LINE answered, readably: status, message and each detail."""
+        message = self.body.get("message") or str(self)
+        details = [
+            f"{d.get('property')}: {d.get('message')}"
+            if d.get("property")
+            else str(d.get("message"))
+            for d in self.body.get("details") or []
+        ]
+        status = f"HTTP {self.status}: " if self.status else ""
+        return status + message + (" (" + "; ".join(details) + ")" if details else "")
 
 
 @dataclass
@@ -90,6 +121,8 @@ class LineApi:
         configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
+        self._blob = MessagingApiBlob(self._client)
+        self._bot_info: dict | None = None
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
@@ -173,6 +206,146 @@ class LineApi:
         ).data
         return {"type": limit.type, "limit": limit.value, "used": used.total_usage}
 
+    def bot_info(self) -> dict:
+        """The account's own ids (basic id `@…`), asked once per process."""
+        if self._bot_info is None:
+            data = self._call(
+                "bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout())
+            ).data
+            self._bot_info = {
+                "user_id": data.user_id,
+                "basic_id": data.basic_id,
+                "display_name": data.display_name,
+            }
+        return self._bot_info
+
+    # -- rich menus ------------------------------------------------------------
+
+    def create_rich_menu(self, menu: dict) -> str:
+        """Store a rich menu object; returns its id (it shows once it has an image)."""
+        request = RichMenuRequest.from_dict(menu)
+        response = self._call(
+            "richmenu_create",
+            lambda: self._api.create_rich_menu_with_http_info(request, **_timeout()),
+        )
+        return response.data.rich_menu_id
+
+    def upload_rich_menu_image(self, menu_id: str, data: bytes, content_type: str) -> None:
+        """The menu's picture, on the api-data host; LINE takes it once per menu."""
+        self._call(
+            "richmenu_image",
+            lambda: self._blob.set_rich_menu_image_with_http_info(
+                menu_id, bytearray(data), _headers={"Content-Type": content_type}, **_timeout()
+            ),
+        )
+
+    def rich_menu_image(self, menu_id: str) -> bytes:
+        response = self._call(
+            "richmenu_image",
+            lambda: self._blob.get_rich_menu_image_with_http_info(menu_id, **_timeout()),
+        )
+        return bytes(response.data)
+
+    def rich_menus(self) -> list[dict]:
+        """Every rich menu of the channel: id, name, chat bar text, size and areas."""
+        response = self._call(
+            "richmenu_list", lambda: self._api.get_rich_menu_list_with_http_info(**_timeout())
+        )
+        return [menu.to_dict() for menu in response.data.richmenus]
+
+    def delete_rich_menu(self, menu_id: str) -> None:
+        """Delete a menu; one that is already gone (404) counts as deleted."""
+        try:
+            self._call(
+                "richmenu_delete",
+                lambda: self._api.delete_rich_menu_with_http_info(menu_id, **_timeout()),
+            )
+        except LineApiError as error:
+            if error.status != 404:
+                raise
+
+    def rich_menu_aliases(self) -> dict[str, str]:
+        """Alias id -> rich menu id."""
+        response = self._call(
+            "richmenu_alias_list",
+            lambda: self._api.get_rich_menu_alias_list_with_http_info(**_timeout()),
+        )
+        return {a.rich_menu_alias_id: a.rich_menu_id for a in response.data.aliases}
+
+    def point_rich_menu_alias(self, alias_id: str, menu_id: str, exists: bool) -> None:
+        """Create the alias, or move an existing one to another menu."""
+        if exists:
+            request = UpdateRichMenuAliasRequest(rich_menu_id=menu_id)
+            call = lambda: self._api.update_rich_menu_alias_with_http_info(  # noqa: E731
+                alias_id, request, **_timeout()
+            )
+        else:
+            request = CreateRichMenuAliasRequest(rich_menu_alias_id=alias_id, rich_menu_id=menu_id)
+            call = lambda: self._api.create_rich_menu_alias_with_http_info(  # noqa: E731
+                request, **_timeout()
+            )
+        self._call("richmenu_alias", call)
+
+    def default_rich_menu(self) -> str | None:
+        """The menu everyone without a link of their own sees; None if there is none."""
+        try:
+            response = self._call(
+                "richmenu_default",
+                lambda: self._api.get_default_rich_menu_id_with_http_info(**_timeout()),
+            )
+        except LineApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return response.data.rich_menu_id
+
+    def set_default_rich_menu(self, menu_id: str) -> None:
+        self._call(
+            "richmenu_default",
+            lambda: self._api.set_default_rich_menu_with_http_info(menu_id, **_timeout()),
+        )
+
+    def rich_menu_of(self, user_id: str) -> str | None:
+        """The menu linked to one user; None if they see the default."""
+        try:
+            response = self._call(
+                "richmenu_user",
+                lambda: self._api.get_rich_menu_id_of_user_with_http_info(user_id, **_timeout()),
+            )
+        except LineApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return response.data.rich_menu_id
+
+    def link_rich_menu(self, user_id: str, menu_id: str) -> None:
+        self._call(
+            "richmenu_link",
+            lambda: self._api.link_rich_menu_id_to_user_with_http_info(
+                user_id, menu_id, **_timeout()
+            ),
+        )
+
+    def unlink_rich_menu(self, user_id: str) -> None:
+        """Back to the default menu."""
+        self._call(
+            "richmenu_unlink",
+            lambda: self._api.unlink_rich_menu_id_from_user_with_http_info(user_id, **_timeout()),
+        )
+
+    def bulk_link_rich_menu(self, menu_id: str, user_ids: Sequence[str]) -> None:
+        """Link many users to one menu, 500 per call (LINE applies it asynchronously)."""
+        for index in range(0, len(user_ids), MAX_BULK_LINK_USERS):
+            request = RichMenuBulkLinkRequest(
+                rich_menu_id=menu_id, user_ids=list(user_ids[index : index + MAX_BULK_LINK_USERS])
+            )
+            self._call(
+                "richmenu_bulk_link",
+                lambda request=request: self._api.link_rich_menu_id_to_users_with_http_info(
+                    request, **_timeout()
+                ),
+            )
+
     # -- retry machinery -----------------------------------------------------
 
     def _send_with_key(self, name: str, key: str, call: Callable) -> Delivery:
@@ -193,7 +366,9 @@ class LineApi:
                 if status == 409 and name in ("push", "multicast"):
                     raise _AlreadyAcceptedError(_request_id(exc.headers)) from None
                 retryable = status == 429 or status >= 500
-                error = LineApiError(_describe(name, exc), status=status, permanent=not retryable)
+                error = LineApiError(
+                    _describe(name, exc), status=status, permanent=not retryable, body=_body(exc)
+                )
                 retry_after = _retry_after(exc.headers)
             except Urllib3Error as exc:
                 error = LineApiError(f"{name}: network error {type(exc).__name__}", permanent=False)
@@ -235,6 +410,15 @@ def _retry_after(headers) -> float | None:
         return min(float(value), MAX_BACKOFF_SECONDS) if value is not None else None
     except ValueError:
         return None
+
+
+def _body(exc: ApiException) -> dict | None:
+    """LINE's JSON error body, if it is one."""
+    try:
+        body = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _describe(name: str, exc: ApiException) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
     Response,
@@ -15,8 +17,10 @@ from flask import (
 
 from bot import export, links, privacy, qr
 from bot.i18n import LOCALES, normalise_locale, translator
+from bot.line_api import LineApiError
 from bot.profile_fields import FIELD_LABELS
 
+log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 
@@ -88,7 +92,11 @@ def my_data_download(token: str):
 
 @bp.get("/qr/<token>.png")
 def qr_image(token: str):
-    """The member card's QR; genuine tokens only, expired ones still render (LINE may re-fetch)."""
+    """A card's or code's QR; genuine tokens only, expired ones still render (LINE may re-fetch).
+
+    It holds the LINE link that types the staff command into the shop's chat;
+    while the account's basic id is unknown (LINE unreachable), the bare token.
+    """
     services = current_app.extensions["samachik"]
     secret = services.config.SECRET_KEY
     prefix = qr.REDEMPTION_PREFIX if qr.looks_like_token(token, qr.REDEMPTION_PREFIX) else qr.PREFIX
@@ -96,11 +104,24 @@ def qr_image(token: str):
         qr.read_token(secret, token, check_expiry=False, prefix=prefix)
     except qr.TokenError:
         abort(404)
+    basic_id = _basic_id(services)
+    content = qr.counter_link(basic_id, token) if basic_id else token
     return Response(
-        qr.png(token),
+        qr.png(content),
         mimetype="image/png",
         headers={"Cache-Control": f"public, max-age={qr.LIFETIME_SECONDS}"},
     )
+
+
+def _basic_id(services) -> str | None:
+    """The account's basic id: configured, else asked from LINE once per process."""
+    if services.config.LINE_BOT_BASIC_ID:
+        return services.config.LINE_BOT_BASIC_ID
+    try:
+        return services.line.bot_info()["basic_id"]
+    except LineApiError as error:
+        log.warning("bot info unavailable (HTTP %s); QR codes hold bare tokens", error.status)
+        return None
 
 
 @bp.get("/r/<token>")

@@ -9,6 +9,7 @@ from handlers import (
     follow,
     help,
     journeys,
+    menus,
     privacy,
     profile,
     rewards,
@@ -32,6 +33,7 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    menus,
     help,
 )
 

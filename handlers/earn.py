@@ -24,6 +24,7 @@ USAGE = N_("Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]")
 ANSWER_SECONDS = 300
 ANSWER_SALT = "samachik.earn-answer"
 ANSWER_FIELDS = ("m", "v", "b", "r", "c", "n", "y")
+AMOUNT_CHOICES = 6  # quick replies of recent ticket sizes when a scan came without an amount
 
 
 def register(registry: Registry) -> None:
@@ -74,6 +75,8 @@ class EarnRequest:
 
 def earn(ctx: Context) -> list:
     """Record a purchase for a member, credit points, tell staff and the member."""
+    if len(ctx.args) == 1:
+        return _ask_amount(ctx)  # a scanned card: the cashier sent it before typing the amount
     if len(ctx.args) < 2:
         ctx.audit["result"] = "usage"
         return [text(ctx._(USAGE))]
@@ -211,6 +214,7 @@ def _record(ctx: Context, request: EarnRequest) -> list:
         )
     else:
         reply = _staff_receipt(ctx, member, result)
+        ctx.store.note_ticket(purchase["branch"], purchase["amount"])
     if purchase.get("coupon"):
         reply += "\n" + ctx._("Coupon %(code)s used with this purchase.", code=purchase["coupon"])
     _notify_member(ctx, member, result)
@@ -230,6 +234,32 @@ def _coupon_refusal(ctx: Context, refusal: str, code: str) -> str:
 
 
 # -- questions: which branch, and the same purchase again -----------------------------
+
+
+def _ask_amount(ctx: Context) -> list:
+    """`/earn <member>` alone: quick replies of the amounts rung up most often lately."""
+    try:
+        member = resolve_member(ctx, ctx.args[0])
+    except NotFound as missing:
+        ctx.audit["result"] = "not-found"
+        return [text(missing.message)]
+    ctx.audit["subject_member_id"] = member["_id"]
+    branch = (ctx.store.staff_record(ctx.user_id) or {}).get("branch")
+    request = EarnRequest(member, 0, branch, None, None, ctx.raw["webhookEventId"])
+    if member["line_user_id"] == ctx.user_id:
+        return _proceed(ctx, request)  # refused there, like any earn for oneself
+    ctx.audit["result"] = "ask-amount"
+    items = [
+        tap(ctx.t.money(amount), _answer(ctx, request, amount=amount))
+        for amount in ctx.store.common_tickets(branch, AMOUNT_CHOICES)
+    ]
+    items.append(tap(ctx._("Cancel"), "a=earn_no"))
+    question = ctx._(
+        "How much did %(name)s spend? Tap an amount, or send “/earn %(code)s <amount>”.",
+        name=member["profile"]["first_name"],
+        code=member["code"],
+    )
+    return [text(question, items=items)]
 
 
 def _ask_branch(ctx: Context, request: EarnRequest, branches: list[dict]):

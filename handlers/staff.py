@@ -12,6 +12,7 @@ from bot.member_codes import INVITE_CODE_LENGTH, clean, new_code
 from bot.messages import text
 from bot.profile_fields import display_phone
 from bot.registry import Registry, Role
+from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.labels import tier_label
 from handlers.lookup import NotFound, resolve_member
@@ -97,6 +98,7 @@ def join_as_staff(ctx: Context) -> list:
     profile = ctx.services.line.profile(ctx.user_id) or {}
     name = profile.get("display_name") or ctx.user_id[-6:]
     ctx.store.add_staff(ctx.user_id, invitation["branch"], name, invitation["created_by"])
+    relink_menu(ctx)
     where = invitation["branch"] or ctx._("all branches")
     return [
         text(
@@ -129,6 +131,7 @@ def remove_staff(ctx: Context, which: str) -> list:
         return [text(ctx._("No staff number %(number)s. See /staff list.", number=which))]
     person = people[int(which) - 1]
     ctx.store.remove_staff(person["_id"])
+    relink_menu(ctx, person["_id"])
     return [text(ctx._("%(name)s is no longer staff.", name=person["name"]))]
 
 

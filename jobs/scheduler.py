@@ -45,6 +45,7 @@ SCHEDULE = (
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
     ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("run_campaigns", {"trigger": "interval", "minutes": 1}, OFTEN),
+    ("retry_menu_links", {"trigger": "interval", "minutes": 2}, OFTEN),
 )
 
 

@@ -7,7 +7,14 @@ pickled, so jobs name one of these functions and find the worker's clients here.
 from __future__ import annotations
 
 from bot.sending import Sender
-from jobs import campaign_jobs, journey_jobs, maintenance, points_jobs, segment_jobs
+from jobs import (
+    campaign_jobs,
+    journey_jobs,
+    maintenance,
+    points_jobs,
+    richmenu_jobs,
+    segment_jobs,
+)
 
 RUNTIME: dict = {}  # store, line, config: set by jobs.scheduler.build_scheduler
 
@@ -52,3 +59,7 @@ def prune_erasures() -> int:
 
 def drop_stale_conversations() -> int:
     return maintenance.drop_stale_conversations(RUNTIME["store"])
+
+
+def retry_menu_links() -> dict:
+    return richmenu_jobs.retry_menu_links(RUNTIME["store"], RUNTIME["line"], RUNTIME["config"])

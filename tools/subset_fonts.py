@@ -1,4 +1,4 @@
-"""Regenerate the chart fonts in bot/charts/fonts/ from Debian's Noto packages.
+"""Regenerate the chart and rich menu fonts in bot/charts/fonts/ from Debian's Noto packages.
 
     apt-get install -y fonts-noto-core fonts-noto-cjk
     .venv/bin/python tools/subset_fonts.py
@@ -7,13 +7,14 @@ A whole Noto Sans CJK font is ~16 MB, too big to commit, so the charts ship
 subsets made with fontTools: Latin, Thai, and the Traditional Chinese we need —
 every character in the message catalogues plus Big5's level-1 "frequently used"
 characters (5,401). Matplotlib draws glyph by glyph without OpenType shaping,
-so the CJK subset drops layout features and hinting to stay small.
+so the CJK subset drops layout features and hinting to stay small. Noto Sans
+Thai has no Latin letters, so the rich menus' English labels use a Latin-only
+subset of Noto Sans Bold.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,9 @@ THAI_SOURCES = {
         "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf"
     ),
     "NotoSansThai-Bold-subset.ttf": Path("/usr/share/fonts/truetype/noto/NotoSansThai-Bold.ttf"),
+}
+LATIN_SOURCES = {
+    "NotoSans-Bold-subset.ttf": Path("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf"),
 }
 CJK_FAMILY = "Noto Sans CJK TC"
 # Our subsets get their own family names, so matplotlib can never pick a
@@ -146,6 +150,12 @@ def main() -> int:
         sources.append(TTFont(path))  # the subsetter changes `font` in place
         wanted = codepoints([THAI_RANGE, *COMMON_RANGES]) | catalogue
         size = make_subset(font, wanted, OUT / name, keep_layout=True)
+        print(f"{name}: {size / 1024:.0f} KiB")
+
+    for name, path in LATIN_SOURCES.items():
+        font = TTFont(path)
+        sources.append(TTFont(path))
+        size = make_subset(font, codepoints(COMMON_RANGES), OUT / name, keep_layout=True)
         print(f"{name}: {size / 1024:.0f} KiB")
 
     collection = TTCollection(CJK_SOURCE)

@@ -16,9 +16,11 @@ from bot.store.ledger import InsufficientPointsError, LedgerConflictError, Ledge
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
 from bot.store.rewards import RewardStore
+from bot.store.richmenus import RichMenuStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
+from bot.store.tickets import TicketStore
 
 
 class Store(
@@ -34,6 +36,8 @@ class Store(
     AuditStore,
     SettingsStore,
     ErasureStore,
+    RichMenuStore,
+    TicketStore,
 ):
     """All queries, grouped by the collections they serve."""
 
