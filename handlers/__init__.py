@@ -33,8 +33,8 @@ AREAS = (
     segments,
     campaigns,
     journeys,
-    menus,
     help,
+    menus,  # after help: it wraps help's answer to unknown text
 )
 
 

@@ -4,7 +4,6 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.messages import text
 from bot.registry import Registry, Role
-from handlers.menus import pasted_code
 
 
 def register(registry: Registry) -> None:
@@ -49,9 +48,7 @@ def staff_help(ctx: Context) -> list:
 
 
 def unknown_text(ctx: Context) -> list:
-    """Point anyone who typed something unknown at `help` (a pasted QR code: see menus)."""
-    if (pasted := pasted_code(ctx)) is not None:
-        return pasted
+    """Point anyone who typed something unknown at `help`."""
     hint = ctx._(
         "Sorry, I didn't understand that. Type “%(help)s” to see what I can do.",
         help=_help_keyword(ctx),

@@ -21,6 +21,9 @@ def register(registry: Registry) -> None:
         about
     )
     registry.on_refused(scanned_by_customer)
+    # A pasted QR code is not unknown text: check for one before help's answer to it.
+    unknown = registry.fallback
+    registry.on_unknown_text(lambda ctx: pasted_code(ctx) or (unknown(ctx) if unknown else []))
 
 
 def menu_tap(ctx: Context) -> list:

@@ -79,6 +79,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "score_rfm",
             "run_campaigns",
             "run_journeys",
+            "retry_menu_links",
         }
     finally:
         worker.shutdown()

@@ -175,7 +175,8 @@ def finish_links(store: Store, line: LineApi, config: Config) -> list[str]:
             report.append(f"{key}: linking {len(users)} users failed ({error.said()}); will retry")
             continue
         store.mark_rich_menu_linked(key, menu["rich_menu_id"])
-        report.append(f"{key}: {len(users)} users linked")
+        if users:
+            report.append(f"{key}: {len(users)} user(s) linked")
     report += _delete_retired(store, line)
     return report
 

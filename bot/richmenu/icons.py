@@ -98,8 +98,10 @@ def star(pen: Pen) -> None:
 
 
 def gift(pen: Pen) -> None:
-    pen.ring(36, 22, 13, 7)
-    pen.ring(64, 22, 13, 7)
+    pen.polygon([(50, 31), (28, 12), (22, 20), (30, 31)])  # the bow's two loops
+    pen.polygon([(50, 31), (72, 12), (78, 20), (70, 31)])
+    pen.disc(25, 16, 5)
+    pen.disc(75, 16, 5)
     pen.box(10, 33, 90, 50, radius=4)
     pen.box(16, 53, 84, 90, radius=4)
     pen.box(45, 33, 55, 90, cut=True)
@@ -131,9 +133,9 @@ def person(pen: Pen, dx: float = 0) -> None:
 
 def join(pen: Pen) -> None:
     person(pen, dx=-12)
-    pen.disc(77, 30, 17, cut=True)
-    pen.line([(77, 20), (77, 40)], 7)
-    pen.line([(67, 30), (87, 30)], 7)
+    pen.disc(77, 28, 21, cut=True)
+    pen.line([(77, 14), (77, 42)], 9)
+    pen.line([(63, 28), (91, 28)], 9)
 
 
 def question(pen: Pen) -> None:
@@ -184,15 +186,15 @@ def gauge(pen: Pen) -> None:
 
 
 def shop(pen: Pen) -> None:
-    pen.box(18, 44, 82, 88, radius=3, outline=7)
-    pen.box(42, 60, 58, 88, radius=2)
-    pen.box(10, 14, 90, 34, radius=3)
+    pen.box(16, 46, 84, 90, radius=3, outline=7)
+    pen.box(41, 62, 59, 90, radius=2)
+    pen.polygon([(18, 10), (82, 10), (92, 32), (8, 32)])  # the awning
     for index in range(5):
-        x = 10 + 16 * index
-        pen.chord(x, 24, x + 16, 44, 0, 180)
-        if index % 2:
-            pen.box(x + 2, 18, x + 14, 34, cut=True)
-            pen.chord(x + 2, 26, x + 14, 40, 0, 180, cut=True)
+        x = 8 + 16.8 * index
+        pen.chord(x, 22, x + 16.8, 42, 0, 180)
+    for index in range(1, 5):
+        top = 18 + 12.8 * index
+        pen.line([(top, 12), (8 + 16.8 * index, 40)], 2.5, cut=True)
 
 
 DRAWINGS: dict[str, Callable[[Pen], None]] = {

@@ -193,7 +193,7 @@ def key_for(role: str, locale: str) -> str:
 
 def alias_for(role: str, locale: str) -> str:
     """LINE's rich menu alias id (≤ 32 characters of [A-Za-z0-9_-])."""
-    return f"samachik-{role}-{locale}"
+    return f"samachik-{role}-{locale.lower()}"
 
 
 def all_keys(layout: Layout = LAYOUT) -> list[tuple[str, str]]:

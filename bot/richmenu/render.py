@@ -28,14 +28,14 @@ LABEL_MARGIN = 36
 FONTS = {
     "en": ("NotoSans-Bold-subset.ttf", 0),
     "th": ("NotoSansThai-Bold-subset.ttf", 0),
-    "zh_Hant": ("NotoSansCJKtc-Regular-subset.otf", 3),  # stroke, % of the size: a bold look
+    "zh_Hant": ("NotoSansCJKtc-Regular-subset.otf", 1.2),  # stroke, % of the size: bolder
 }
 
 
 def font_for(locale: str, size: int) -> tuple[ImageFont.FreeTypeFont, int]:
     """The label font of a language at a pixel size, and the stroke that makes it bold."""
     name, stroke = FONTS[locale]
-    return _font(name, size), stroke * size // 100
+    return _font(name, size), round(stroke * size / 100)
 
 
 @functools.cache
@@ -71,7 +71,7 @@ def _render(menu: Menu, items: tuple, width: int, locale: str) -> bytes:
 
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=9)
+    image.save(buffer, "PNG", compress_level=1)  # fast; still far below 1 MB
     return buffer.getvalue()
 
 
@@ -146,8 +146,9 @@ def _tile(canvas, draw, menu: Menu, area: Area, box, t: Translator, size: int) -
         size = _fitted(t._(area.item.label), t.locale, _room(box), HERO_SIZE)
     font, stroke = font_for(t.locale, size)
     lines = _lines(t._(area.item.label), t.locale, font, stroke, _room(box))
+    below_disc = cy + diameter // 2
     draw.multiline_text(
-        (cx, y0 + int(tile_h * 0.81)),
+        (cx, (below_disc + y1) // 2),
         "\n".join(lines),
         font=font,
         fill=ink,
