@@ -43,7 +43,7 @@ def menu_tap(ctx: Context) -> list:
         return [text(ctx._("Sorry, that button is for our staff. Your menu will be updated."))]
     if item.prompt:
         return [text(ctx._(item.prompt))]
-    return route_text(ctx, item.command)
+    return route_text(ctx, item.command) if item.command else []  # a link: LINE opens it
 
 
 def about(ctx: Context) -> list:

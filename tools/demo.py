@@ -129,6 +129,16 @@ class Demo:
         wait_until(lambda: requests.get(f"{sim}/_sim/users", timeout=2).ok, "the simulator")
         store = Store(client, self.env["MONGODB_DB"])
         wait_until(lambda: store.lease_holder(LEASE_NAME), "the worker")
+        # The simulator starts empty every time: put the rich menus live in it.
+        with (self.log_dir / "richmenu.log").open("w") as log:
+            subprocess.run(
+                [str(BIN / "flask"), "--app", "bot", "richmenu", "deploy"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                check=True,
+            )
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
