@@ -117,6 +117,7 @@ def test_every_menu_in_every_language_has_its_areas_and_actions(app, sim):
             assert [(a["type"], a.get("data") or a.get("uri"), a["label"]) for a in actions] == [
                 (kind, target, t._(label)) for kind, target, label in expected
             ]
+            assert len(menu["chatBarText"]) <= 14
             for action in actions:
                 if action["type"] == "postback":
                     assert action["displayText"] == action["label"]

@@ -129,7 +129,9 @@ class Demo:
         wait_until(lambda: requests.get(f"{sim}/_sim/users", timeout=2).ok, "the simulator")
         store = Store(client, self.env["MONGODB_DB"])
         wait_until(lambda: store.lease_holder(LEASE_NAME), "the worker")
-        # The simulator starts empty every time: put the rich menus live in it.
+
+    def deploy_rich_menus(self) -> None:
+        """The simulator starts empty every time: put the rich menus live in it."""
         with (self.log_dir / "richmenu.log").open("w") as log:
             subprocess.run(
                 [str(BIN / "flask"), "--app", "bot", "richmenu", "deploy"],
@@ -177,6 +179,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
         demo.up()
+        if not args.check:  # (drawing twelve menus takes a while; the suite tests deploys)
+            demo.deploy_rich_menus()
         if args.check:
             reply = requests.post(
                 f"{demo.url('sim')}/_sim/users/demo-customer/say", json={"text": "help"}, timeout=30

@@ -169,8 +169,8 @@ def megaphone(pen: Pen) -> None:
     pen.polygon([(20, 38), (60, 16), (60, 84), (20, 62)])
     pen.box(6, 36, 26, 64, radius=5)
     pen.line([(20, 64), (28, 86)], 9)
-    pen.arc(58, 36, 86, 64, -50, 50, 6)
-    pen.arc(56, 22, 100, 78, -45, 45, 6)
+    pen.arc(46, 32, 82, 68, -42, 42, 7)  # sound waves, centred on the horn's mouth
+    pen.arc(36, 20, 96, 80, -40, 40, 7)
 
 
 def gauge(pen: Pen) -> None:

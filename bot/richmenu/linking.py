@@ -20,6 +20,7 @@ from bot.richmenu.layout import key_for
 from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 30  # about a day of retries, an hour apart at the end
 
 
 def role_of(config: Config, staff_ids: set[str] | None, store: Store, line_user_id: str, member):
@@ -89,7 +90,10 @@ def retry_due(store: Store, line: LineApi, config: Config) -> dict:
             continue
         outcome = sync_user(store, line, config, member["line_user_id"])
         if outcome == "unreachable":
-            store.clear_menu_link(row["_id"])
+            store.clear_menu_link(row["_id"])  # linked again when they come back
+        elif outcome == "queued" and row["attempts"] >= MAX_ATTEMPTS:
+            log.warning("rich menu link given up after %s attempts", row["attempts"])
+            store.clear_menu_link(row["_id"])  # their next follow or change links them again
         done[outcome] += 1
     return dict(done)
 
