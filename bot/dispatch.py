@@ -114,7 +114,8 @@ def route_text(ctx: Context, text: str) -> list:
     if not match.allowed:
         if command.audited:
             _audit(ctx, command, "denied")
-        custom = registry.refusal(ctx, command) if registry.refusal else None
+        refusal_hook = ctx.services.registry.refusal
+        custom = refusal_hook(ctx, command) if refusal_hook else None
         if custom:
             return custom
         refusal = ctx._("Sorry, you are not allowed to use %(command)s.", command=command.name)
