@@ -53,6 +53,7 @@ class UserState:
     language: str = "th"
     picture_url: str | None = None
     status_message: str | None = None
+    handle: str | None = None  # the name tests and the console call this user by
     friend: bool = False  # followed and not blocked
     blocked_before: bool = False  # a later follow is an unblock
     inbox: list[dict] = field(default_factory=list)

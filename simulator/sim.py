@@ -26,11 +26,20 @@ from simulator.platform import Platform, UserState
 class Simulator:
     """A local LINE platform: Messaging API server plus signed webhook sender."""
 
-    def __init__(self, channel_secret: str, access_token: str, webhook_target=None, validate=True):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        webhook_target=None,
+        validate=True,
+        language: str = "th",
+    ):
         self.platform = Platform(
             channel_secret, access_token, validator=default_validator() if validate else None
         )
         self.webhook_target = webhook_target
+        # The LINE app language of users the console or HTTP API creates.
+        self.language = language
         self._server = None
         self._thread = None
         self._session = requests.Session()
@@ -72,6 +81,8 @@ class Simulator:
         """A LINE user; a name becomes a stable, valid-looking user id."""
         user_id = name if ev.is_user_id(name) else user_id_for(name)
         state = self.platform.add_user(user_id, display_name or name, language)
+        if state.handle is None and not ev.is_user_id(name):
+            state.handle = name
         return SimUser(self, state)
 
     def group(self, name: str) -> SimChat:

@@ -35,6 +35,7 @@ async function finish(res) {
   else if (data.webhookStatus && data.webhookStatus !== 200) toast(`The bot's webhook answered ${data.webhookStatus}`);
   $('status').textContent = data.webhookStatus ? `webhook ${data.webhookStatus}` : '';
   await load(true);
+  loadChats();  // a new user, or a new last message, shows in the list at once
   return data;
 }
 
@@ -116,15 +117,15 @@ async function loadChats() {
   names.replaceChildren();
   for (const user of users) {
     const li = document.createElement('li');
-    li.className = user.displayName === userName() ? 'current' : '';
+    li.className = user.name === userName() ? 'current' : '';
     li.innerHTML = '<span class="avatar"></span><div class="lines"><div class="who"></div><div class="preview"></div></div>';
     li.querySelector('.avatar').textContent = (user.displayName || '?').slice(0, 1).toUpperCase();
     li.querySelector('.who').textContent = user.displayName;
     li.querySelector('.preview').textContent = user.preview;
-    li.onclick = () => switchUser(user.displayName);
+    li.onclick = () => switchUser(user.name);
     list.appendChild(li);
     const option = document.createElement('option');
-    option.value = user.displayName;
+    option.value = user.name;
     names.appendChild(option);
   }
 }
