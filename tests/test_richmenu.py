@@ -356,8 +356,12 @@ def test_a_refused_deploy_says_what_line_said_and_leaves_the_live_menus(
         sim.inject("richmenu_image_upload", 429, times=5)
         layout, said = LAYOUT, "HTTP 429: Too Many Requests"
     else:
-        layout = dataclasses.replace(LAYOUT, width=2600)  # wider than LINE takes
-        said = "HTTP 400: The request body has 1 error(s) (size.width: must be 800 to 2500 pixels)"
+        too_long = dataclasses.replace(LAYOUT.items["scan"], uri=QR_READER + "?" + "x" * 1000)
+        layout = dataclasses.replace(LAYOUT, items={**LAYOUT.items, "scan": too_long})
+        said = (
+            "HTTP 400: The request body has 1 error(s) "
+            "(areas[0].action.uri: at most 1000 characters)"
+        )
 
     with pytest.raises(richmenu_deploy.DeployError) as refused:
         richmenu_deploy.deploy(services.store, services.line, services.config, layout=layout)

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from bot.charts.fonts import FONT_DIR
 from bot.i18n import Translator, translator
 from bot.richmenu.icons import icon
-from bot.richmenu.layout import Area, Layout, Menu, areas
+from bot.richmenu.layout import Area, Item, Layout, Menu, areas
 
 GAP = 26  # between tiles and around the edge, in pixels
 RADIUS = 44
@@ -46,15 +46,17 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
 def render_png(layout: Layout, role: str, t: Translator) -> bytes:
     """The menu's image as a PNG within LINE's limits."""
     menu = layout.menus[role]
-    items = tuple(layout.items[key] for key in menu.items)
-    return _render(menu, items, layout.width, t.locale)
+    # Only what is drawn: a menu whose actions change keeps its cached picture.
+    drawn = tuple((key, layout.items[key].label, layout.items[key].icon) for key in menu.items)
+    return _render(menu, drawn, layout.width, t.locale)
 
 
 @functools.lru_cache(maxsize=32)
-def _render(menu: Menu, items: tuple, width: int, locale: str) -> bytes:
-    """Drawn once per process for each menu, language and layout (deploy and status share)."""
+def _render(menu: Menu, drawn: tuple, width: int, locale: str) -> bytes:
+    """Drawn once per process for each menu, language and look (deploy and status share)."""
     t = translator(locale)
-    layout = Layout(menus={menu.role: menu}, items={item.key: item for item in items}, width=width)
+    items = {key: Item(key, label, icon) for key, label, icon in drawn}
+    layout = Layout(menus={menu.role: menu}, items=items, width=width)
     role = menu.role
     canvas = Image.new("RGB", (layout.width, menu.height), menu.theme.background)
     tiles = [(area, _tile_box(area, layout.width, menu.height)) for area in areas(layout, role)]
