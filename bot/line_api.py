@@ -264,13 +264,6 @@ class LineApi:
             ),
         )
 
-    def rich_menu_image(self, menu_id: str) -> bytes:
-        response = self._call(
-            "richmenu_image",
-            lambda: self._blob.get_rich_menu_image_with_http_info(menu_id, **_timeout()),
-        )
-        return bytes(response.data)
-
     def rich_menus(self) -> list[dict]:
         """Every rich menu of the channel: id, name, chat bar text, size and areas."""
         response = self._call(
@@ -329,19 +322,6 @@ class LineApi:
             "richmenu_default",
             lambda: self._api.set_default_rich_menu_with_http_info(menu_id, **_timeout()),
         )
-
-    def rich_menu_of(self, user_id: str) -> str | None:
-        """The menu linked to one user; None if they see the default."""
-        try:
-            response = self._call(
-                "richmenu_user",
-                lambda: self._api.get_rich_menu_id_of_user_with_http_info(user_id, **_timeout()),
-            )
-        except LineApiError as error:
-            if error.status == 404:
-                return None
-            raise
-        return response.data.rich_menu_id
 
     def link_rich_menu(self, user_id: str, menu_id: str) -> None:
         self._call(

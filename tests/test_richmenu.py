@@ -372,3 +372,24 @@ def test_a_refused_deploy_says_what_line_said_and_leaves_the_live_menus(
     assert (dict(sim.platform.richmenus.aliases), member.rich_menu()["richMenuId"]) == before
     assert len(sim.platform.richmenus.menus) == 12  # the half-made menu was deleted again
     assert shown(member) == "member en"
+
+
+def test_a_deploy_refused_halfway_keeps_everyone_on_a_menu_and_finishes_next_time(
+    app, sim, services, member
+):
+    richmenu_deploy.deploy(services.store, services.line, services.config, layout=OLDER)
+    older = member.rich_menu()["richMenuId"]
+    sim.inject("richmenu_alias_update", 429, times=5)  # LINE keeps refusing to move an alias
+
+    with pytest.raises(richmenu_deploy.DeployError) as refused:
+        richmenu_deploy.deploy(services.store, services.line, services.config)
+
+    assert str(refused.value) == (
+        "LINE refused a change: HTTP 429: Too Many Requests. Users keep the menus they had; "
+        "run `richmenu deploy` again to finish."
+    )
+    assert member.rich_menu()["richMenuId"] == older
+    report = deploy(app)
+    assert "member:en: 1 user(s) linked" in report
+    assert shown(member) == "member en" and member.rich_menu()["richMenuId"] != older
+    assert len(sim.platform.richmenus.menus) == 12  # replaced and half-made menus deleted

@@ -15,7 +15,6 @@ from bot.i18n import LOCALES, N_, Translator
 WIDTH = 2500
 FULL_HEIGHT, HALF_HEIGHT = 1686, 843
 QR_READER = "https://line.me/R/nv/QRCodeReader"
-ROLES = ("guest", "member", "staff", "owner")
 
 
 @dataclass(frozen=True)
