@@ -6,6 +6,7 @@ exposes it over HTTP exactly where LINE's Messaging API lives.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -16,17 +17,23 @@ from dataclasses import dataclass, field
 from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
 from pydantic import ValidationError
 
-from simulator import limits
-from simulator.events import message_id, new_token
+from simulator import limits, richmenu
+from simulator.events import BOT_BASIC_ID, BOT_USER_ID, is_chat_id, message_id, new_token
 
 REPLY_TOKEN_TTL = 60.0  # seconds; LINE's tokens last about a minute
 RETRY_KEY_TTL = 24 * 3600.0
+# LINE deletes what users sent "after a certain period"; a week here.
+CONTENT_TTL = 7 * 24 * 3600.0
 # LINE's per-channel rate limits (requests per second); 0 disables a limit.
 DEFAULT_RATE_LIMITS = {"push": 2000, "multicast": 200}
 AUTH_FAILED = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
 )
-ENDPOINTS = ("reply", "push", "multicast", "profile", "quota", "quota_consumption")
+ENDPOINTS = (
+    *("reply", "push", "multicast", "profile", "quota", "quota_consumption", "bot_info"),
+    *richmenu.ENDPOINTS,
+    "message_content",
+)
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Reply:
     status: int
     body: dict
     headers: dict = field(default_factory=dict)
+    raw: bytes | None = None  # binary answers (images) instead of JSON
 
 
 @dataclass
@@ -45,9 +53,18 @@ class UserState:
     language: str = "th"
     picture_url: str | None = None
     status_message: str | None = None
+    handle: str | None = None  # the name tests and the console call this user by
     friend: bool = False  # followed and not blocked
     blocked_before: bool = False  # a later follow is an unblock
     inbox: list[dict] = field(default_factory=list)
+    # What the user's own chat shows they sent (texts, stickers, images, postback
+    # display texts), for the console; `seq` orders it among the inbox entries.
+    sent: list[dict] = field(default_factory=list)
+    # The LINE app's screen: the input box, the QR reader, pages opened, clipboard.
+    draft: str = ""
+    scanner_open: bool = False
+    opened: list[str] = field(default_factory=list)
+    clipboard: str | None = None
 
 
 @dataclass
@@ -72,6 +89,9 @@ class Platform:
         """Forget every user, token, key, fault and recorded request."""
         with self._lock:
             self.users: dict[str, UserState] = {}
+            # Group (C…) and multi-person chat (R…) ids -> what the bot said there,
+            # which every member of that chat sees.
+            self.chats: dict[str, list[dict]] = defaultdict(list)
             self.reply_tokens: dict[str, dict] = {}
             self.retry_keys: dict[str, dict] = {}
             self.requests: list[dict] = []
@@ -81,6 +101,9 @@ class Platform:
             self._windows: dict[str, deque] = defaultdict(deque)
             self.quota_limit = 1_000_000
             self.usage = 0
+            self.richmenus = richmenu.RichMenus()
+            self.contents: dict[str, dict] = {}  # message id -> what a user sent
+            self._seq = itertools.count(1)
 
     # -- set-up used by the webhook sender and tests -------------------------
 
@@ -90,11 +113,12 @@ class Platform:
                 self.users[user_id] = UserState(user_id, display_name, language)
             return self.users[user_id]
 
-    def issue_reply_token(self, token: str, user_id: str) -> None:
+    def issue_reply_token(self, token: str, chat_id: str) -> None:
+        """A token for replying to a user, or to a group or room (everyone there sees it)."""
         # A redelivered event carries its original token: never revive it.
         with self._lock:
             self.reply_tokens.setdefault(
-                token, {"user_id": user_id, "issued_at": self.clock(), "used": False}
+                token, {"to": chat_id, "issued_at": self.clock(), "used": False}
             )
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
@@ -116,6 +140,59 @@ class Platform:
         with self._lock:
             user = self.users.get(user_id)
             return list(user.inbox) if user else []
+
+    def record_sent(self, user_id: str, shown: dict) -> None:
+        """Remember what a user's chat shows they sent (console history)."""
+        with self._lock:
+            user = self.users.get(user_id)
+            if user is not None:
+                user.sent.append({**shown, "at": self.clock(), "seq": next(self._seq)})
+
+    def conversation(self, user_id: str) -> list[dict]:
+        """Both sides of a user's 1:1 chat, oldest first: {"from": "user"|"bot", …}."""
+        with self._lock:
+            user = self.users.get(user_id)
+            if user is None:
+                return []
+            mine = [{"from": "user", **entry} for entry in user.sent]
+            theirs = [{"from": "bot", **entry} for entry in user.inbox]
+        return sorted(mine + theirs, key=lambda entry: entry["seq"])
+
+    def rich_menu_of(self, user_id: str) -> dict | None:
+        """The rich menu a user's chat shows (switched-to, linked or default), if any."""
+        with self._lock:
+            menu = self.richmenus.shown_to(user_id)
+            return dict(menu) if menu else None
+
+    def switch_rich_menu(self, user_id: str, alias_id: str) -> str | None:
+        """A richmenuswitch tap on the user's phone; the menu id, None if the alias is unknown."""
+        with self._lock:
+            return self.richmenus.switch(user_id, alias_id)
+
+    def rich_menu_image(self, menu_id: str):
+        with self._lock:
+            return self.richmenus.images.get(menu_id)
+
+    def store_content(self, message_id: str, data: bytes, content_type: str) -> None:
+        """The bytes of an image a user sent, downloadable by the bot for a while."""
+        with self._lock:
+            self.contents[message_id] = {
+                "data": data,
+                "content_type": content_type,
+                "at": self.clock(),
+            }
+
+    def content(self, message_id: str) -> dict | None:
+        with self._lock:
+            item = self.contents.get(message_id)
+            if item is None or self.clock() - item["at"] > CONTENT_TTL:
+                return None
+            return item
+
+    def chat_inbox(self, chat_id: str) -> list[dict]:
+        """What the bot said in a group or multi-person chat, oldest first."""
+        with self._lock:
+            return list(self.chats.get(chat_id, []))
 
     # -- the API -------------------------------------------------------------
 
@@ -149,14 +226,21 @@ class Platform:
             return Reply(429, {"message": "Too Many Requests"})
 
         body = None
-        if method == "POST":
+        if endpoint == "richmenu_image_upload":
+            body = raw  # image bytes, not JSON
+        elif method == "POST" and endpoint not in richmenu.NO_JSON_BODY:
             body = _json_or_none(raw)
             if not isinstance(body, dict):
                 return Reply(400, {"message": "The request body could not be parsed as JSON"})
-        if self._validator is not None:
+        if self._validator is not None and not isinstance(body, bytes):
             errors = self._validator.validate_request(method, path, body)
             if errors:
                 return _invalid(errors)
+        if endpoint in richmenu.ENDPOINTS:
+            with self._lock:
+                answer = self.richmenus.handle(endpoint, path, headers, body)
+            headers = {"Content-Type": answer.content_type} if answer.content_type else {}
+            return Reply(answer.status, answer.body, headers, answer.raw)
         action = getattr(self, f"_{endpoint}")
         return action(path, headers, body)
 
@@ -197,7 +281,7 @@ class Platform:
             ):
                 return Reply(400, {"message": "Invalid reply token"})
             token["used"] = True
-            sent = self._deliver([token["user_id"]], body["messages"], "reply")
+            sent = self._deliver([token["to"]], body["messages"], "reply")
         return Reply(200, {"sentMessages": sent})
 
     def _push(self, path, headers, body) -> Reply:
@@ -239,6 +323,24 @@ class Platform:
             profile["statusMessage"] = user.status_message
         return Reply(200, profile)
 
+    def _bot_info(self, path, headers, body) -> Reply:
+        """GET /v2/bot/info: the account's ids (BotInfoResponse)."""
+        info = {
+            "userId": BOT_USER_ID,
+            "basicId": BOT_BASIC_ID,
+            "displayName": "Samachik Simulator",
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+        return Reply(200, info)
+
+    def _message_content(self, path, headers, body) -> Reply:
+        """GET /v2/bot/message/<id>/content (api-data host): what a user sent, for a while."""
+        item = self.content(path.rstrip("/").split("/")[-2])
+        if item is None:
+            return Reply(404, {"message": "Not found"})
+        return Reply(200, {}, {"Content-Type": item["content_type"]}, item["data"])
+
     def _quota(self, path, headers, body) -> Reply:
         return Reply(200, {"type": "limited", "value": self.quota_limit})
 
@@ -270,6 +372,9 @@ class Platform:
         now = self.clock()
         sent = [{"id": message_id(), "quoteToken": new_token()} for _ in messages]
         for user_id in user_ids:
+            if via == "reply" and is_chat_id(user_id):
+                self.chats[user_id] += [{"via": via, "message": m, "at": now} for m in messages]
+                continue
             user = self.users.get(user_id)
             if via != "reply" and (user is None or not user.friend):
                 continue
@@ -277,7 +382,9 @@ class Platform:
                 user = self.add_user(user_id, user_id[:8])
             self.usage += 0 if via == "reply" else len(messages)
             for message in messages:
-                user.inbox.append({"via": via, "message": message, "at": now})
+                user.inbox.append(
+                    {"via": via, "message": message, "at": now, "seq": next(self._seq)}
+                )
         return sent
 
 
