@@ -15,7 +15,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
+import requests
 from linebot.v3.messaging import (
     ApiClient,
     Configuration,
@@ -34,6 +36,9 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST_RECIPIENTS = 500
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
+# Content users send is served by LINE's api-data host; a simulator serves both hosts.
+LINE_API_HOST = "https://api.line.me"
+LINE_DATA_HOST = "https://api-data.line.me"
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
 
@@ -86,6 +91,12 @@ class LineApi:
         sleep: Callable[[float], None] = time.sleep,
     ):
         configuration = Configuration(host=base_url, access_token=access_token)
+        # The SDK sends every call to `host` once it is set, api-data ones too: LINE's
+        # own host needs its data twin for content, a simulator serves both.
+        base = base_url.rstrip("/")
+        self._data_url = LINE_DATA_HOST if base == LINE_API_HOST else base
+        self._token = access_token
+        self._session = requests.Session()
         # Campaign sends overlap many calls; keep a connection for each sending thread.
         configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
@@ -96,6 +107,7 @@ class LineApi:
 
     def close(self) -> None:
         self._client.close()
+        self._session.close()
 
     # -- sending -------------------------------------------------------------
 
@@ -173,6 +185,30 @@ class LineApi:
         ).data
         return {"type": limit.type, "limit": limit.value, "used": used.total_usage}
 
+    def bot_info(self) -> dict:
+        """The account's basic id (`@123abcde`, for LINE URL schemes) and display name."""
+        data = self._call("bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout()))
+        return {"basic_id": data.data.basic_id, "display_name": data.data.display_name}
+
+    def message_content(self, message_id: str, max_bytes: int) -> bytes:
+        """The bytes of an image (or file) a user sent, read up to `max_bytes` + 1, so a
+        caller can refuse an oversized one without us reading all of it. LINE keeps
+        content for a limited time: after that it answers 404 (a permanent error)."""
+        url = f"{self._data_url}/v2/bot/message/{quote(message_id, safe='')}/content"
+        return self._call("content", lambda: self._download(url, max_bytes + 1))
+
+    def _download(self, url: str, limit: int) -> bytes:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        with self._session.get(url, headers=headers, stream=True, timeout=REQUEST_TIMEOUT) as got:
+            if got.status_code >= 400:
+                raise ApiException(status=got.status_code, reason=got.reason)
+            body = bytearray()
+            for chunk in got.iter_content(64 * 1024):
+                body += chunk
+                if len(body) >= limit:
+                    break
+            return bytes(body[:limit])
+
     # -- retry machinery -----------------------------------------------------
 
     def _send_with_key(self, name: str, key: str, call: Callable) -> Delivery:
@@ -195,7 +231,7 @@ class LineApi:
                 retryable = status == 429 or status >= 500
                 error = LineApiError(_describe(name, exc), status=status, permanent=not retryable)
                 retry_after = _retry_after(exc.headers)
-            except Urllib3Error as exc:
+            except (Urllib3Error, requests.RequestException) as exc:
                 error = LineApiError(f"{name}: network error {type(exc).__name__}", permanent=False)
                 retry_after = None
             if error.permanent or attempt >= self.max_attempts:

@@ -11,6 +11,7 @@ from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
 from bot.store.erasure import ErasureStore
 from bot.store.events import EventStore
+from bot.store.images import ImageStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
@@ -34,6 +35,7 @@ class Store(
     AuditStore,
     SettingsStore,
     ErasureStore,
+    ImageStore,
 ):
     """All queries, grouped by the collections they serve."""
 
