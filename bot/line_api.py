@@ -39,6 +39,7 @@ REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
 # Content users send is served by LINE's api-data host; a simulator serves both hosts.
 LINE_API_HOST = "https://api.line.me"
 LINE_DATA_HOST = "https://api-data.line.me"
+BOT_INFO_RETRY_SECONDS = 600.0
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
 
@@ -104,6 +105,8 @@ class LineApi:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
+        self._basic_id: str | None = None
+        self._basic_id_asked_at: float | None = None
 
     def close(self) -> None:
         self._client.close()
@@ -175,6 +178,28 @@ class LineApi:
             "picture_url": data.picture_url,
         }
 
+    def basic_id(self) -> str | None:
+        """The account's basic ID (`@…`, for links that open its chat); None if LINE won't say.
+
+        Asked once per process (it only changes if the account is re-created); after a
+        failure, not again for BOT_INFO_RETRY_SECONDS, so an outage does not slow replies.
+        """
+        if self._basic_id is not None:
+            return self._basic_id
+        asked = self._basic_id_asked_at
+        if asked is not None and time.monotonic() - asked < BOT_INFO_RETRY_SECONDS:
+            return None
+        self._basic_id_asked_at = time.monotonic()
+        try:
+            info = self._call(
+                "bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout())
+            ).data
+        except LineApiError as error:
+            log.info("bot info lookup failed: %s", error.status)
+            return None
+        self._basic_id = info.basic_id
+        return self._basic_id
+
     def quota(self) -> dict:
         """Monthly message quota and how much of it is used."""
         limit = self._call(
@@ -184,11 +209,6 @@ class LineApi:
             "quota", lambda: self._api.get_message_quota_consumption_with_http_info(**_timeout())
         ).data
         return {"type": limit.type, "limit": limit.value, "used": used.total_usage}
-
-    def bot_info(self) -> dict:
-        """The account's basic id (`@123abcde`, for LINE URL schemes) and display name."""
-        data = self._call("bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout()))
-        return {"basic_id": data.data.basic_id, "display_name": data.data.display_name}
 
     def message_content(self, message_id: str, max_bytes: int) -> bytes:
         """The bytes of an image (or file) a user sent, read up to `max_bytes` + 1, so a

@@ -133,10 +133,13 @@ FORM_COMMANDS = {
 
 def menu(ctx: Context) -> dict:
     """The menu for the sender's role: one bubble, or a carousel of sections."""
-    sections = [s for s in SECTIONS if ctx.role >= s.role]
-    more = _more(ctx)
-    if more.entries:
-        sections.insert(len(sections) - 1, more)
+    if ctx.in_shared_chat:  # a group reads it: the members' buttons, nothing of the sender's
+        sections = [s for s in SECTIONS if s.role == Role.MEMBER]
+    else:
+        sections = [s for s in SECTIONS if ctx.role >= s.role]
+        more = _more(ctx)
+        if more.entries:
+            sections.insert(len(sections) - 1, more)
     bubbles = [(section, _entries(ctx, section)) for section in sections]
     rendered = [_bubble(ctx, section, entries) for section, entries in bubbles if entries]
     alt = _alt_text(ctx, [entry for _s, entries in bubbles for entry in entries])
@@ -154,6 +157,8 @@ def buttons(ctx: Context) -> list[dict]:
 
 
 def _entries(ctx: Context, section: Section) -> list[Entry]:
+    if ctx.in_shared_chat:  # the same for everyone: no opt-in state, joined or not
+        return [e for e in section.entries if e.when in (None, _joined, _not_joined)]
     return [e for e in section.entries if e.when is None or e.when(ctx)]
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import flex_templates
 from bot import points
 from bot.context import Context
 from bot.i18n import N_
-from bot.line_api import LineApiError
 from bot.member_codes import INVITE_CODE_LENGTH, clean, new_code
 from bot.messages import text
 from bot.profile_fields import display_phone
@@ -95,11 +94,7 @@ def invite(ctx: Context, branch_code: str | None) -> list:
 def _share_invite(ctx: Context, code: str) -> dict:
     """A button that hands the invite to LINE's share screen (pick the new staff member's
     chat), with a link that opens this account's chat with `/join <code>` typed in."""
-    try:
-        account = ctx.services.line.bot_info()["basic_id"]
-    except LineApiError as error:
-        log.info("bot info unavailable (%s): invite shared without a link", error.status)
-        account = None
+    account = ctx.services.line.basic_id()  # None if LINE would not say: no link then
     message = f"/join {code}"
     invited = ctx._(
         "You are invited to join the staff of %(shop)s. Within 24 hours, send this message "
@@ -160,7 +155,7 @@ def list_staff(ctx: Context) -> list:
     lines = [ctx._("Staff:")]
     for number, person in enumerate(people, start=1):
         where = person.get("branch") or ctx._("all branches")
-        since = ctx.t.date(person["added_at"].astimezone(ctx.config.tz))
+        since = local_date(ctx, person["added_at"])
         lines.append(f"{number}. {person['name']} — {where} ({since})")
     lines.append(ctx._("Remove with /staff remove <number>."))
     return [text("\n".join(lines))]
@@ -227,9 +222,7 @@ def member_lookup(ctx: Context) -> list:
         ),
         ctx._("Points: %(points)s", points=ctx.t.number(member.get("points", 0))),
         ctx._("Tier: %(tier)s", tier=tier_label(ctx.t, rules.tier_named(member.get("tier")))),
-        ctx._(
-            "Member since %(date)s", date=ctx.t.date(member["joined_at"].astimezone(ctx.config.tz))
-        ),
+        ctx._("Member since %(date)s", date=local_date(ctx, member["joined_at"])),
     ]
     stats = member.get("stats") or {}
     if stats.get("visits"):
@@ -238,7 +231,7 @@ def member_lookup(ctx: Context) -> list:
                 "%(count)s visit, last on %(date)s",
                 "%(count)s visits, last on %(date)s",
                 stats["visits"],
-                date=ctx.t.date(stats["last_visit"].astimezone(ctx.config.tz)),
+                date=local_date(ctx, stats["last_visit"]),
             )
         )
     if not member.get("reachable", True):
@@ -365,3 +358,8 @@ INVITE_FORM = wizard.Form(
         ctx, None if answers["branch"] == ALL_BRANCHES else answers["branch"]
     ),
 )
+
+
+def local_date(ctx: Context, moment: datetime) -> str:
+    """A stored UTC time as the date it was at the shop."""
+    return ctx.t.date(moment.astimezone(ctx.config.tz))

@@ -40,13 +40,18 @@ def _known(name: str):
 def _user(name: str):
     """The user, created on first use with the console's language and display name."""
     payload = request.get_json(silent=True) or {}
-    return _sim().user(name, payload.get("displayName"), payload.get("language", "th"))
+    language = payload.get("language")
+    user = _sim().user(name, payload.get("displayName"), language or _sim().language)
+    if language:
+        # The console's language menu is the phone's LINE language: it may change any time.
+        user.state.language = str(language)[:10]
+    return user
 
 
 @bp.get("/")
 def page():
     """The chat console: type as a LINE user, see what the bot answers."""
-    return render_template("console.html", basic_id=ev.BOT_BASIC_ID)
+    return render_template("console.html", basic_id=ev.BOT_BASIC_ID, language=_sim().language)
 
 
 @bp.get("/favicon.ico")
@@ -95,6 +100,47 @@ def act(name: str, action: str):
     return jsonify({"userId": user.id, "webhookStatus": user.last_status, "replies": replies})
 
 
+@bp.post("/_sim/groups/<name>/<action>", defaults={"kind": "group"})
+@bp.post("/_sim/rooms/<name>/<action>", defaults={"kind": "room"})
+def chat_act(kind: str, name: str, action: str):
+    """In a group or room: say {user, text}, tap {user, data}, sticker {user}, join, leave.
+
+    `user` names the sender; leave it out for an event LINE sends without a userId.
+    """
+    payload = request.get_json(silent=True) or {}
+    sim = _sim()
+    chat = sim.group(name) if kind == "group" else sim.room(name)
+    member = sim.user(str(payload["user"])) if payload.get("user") else None
+    if action == "say" and str(payload.get("text", "")).strip():
+        replies = chat.says(member, str(payload["text"])[:5000])
+    elif action == "tap" and payload.get("data"):
+        replies = chat.taps(member, str(payload["data"]), payload.get("params"))
+    elif action == "sticker":
+        replies = chat.sends_sticker(member)
+    elif action == "join":
+        replies = chat.bot_joins()
+    elif action == "leave":
+        replies = chat.bot_leaves()
+    else:
+        return jsonify({"error": "unknown action or missing text/data"}), 400
+    return jsonify({"chatId": chat.id, "webhookStatus": chat.last_status, "replies": replies})
+
+
+@bp.get("/_sim/groups/<name>/messages", defaults={"kind": "group"})
+@bp.get("/_sim/rooms/<name>/messages", defaults={"kind": "room"})
+def chat_messages(kind: str, name: str):
+    """Everything the bot said in a group or room (every member saw it), oldest first."""
+    chat = _sim().group(name) if kind == "group" else _sim().room(name)
+    return jsonify(_sim().platform.chat_inbox(chat.id))
+
+
+@bp.get("/_sim/users/<name>/messages")
+def messages(name: str):
+    """Everything the bot sent this user (reply, push, multicast), oldest first."""
+    state = _known(name)
+    return jsonify(_sim().platform.inbox(state.user_id) if state else [])
+
+
 @bp.post("/_sim/users/<name>/perform")
 def perform(name: str):
     """Tap anything: {"action": <LINE action>, "params": {...}} as the LINE app would."""
@@ -117,7 +163,7 @@ def send_image(name: str):
     data = request.get_data()
     if not data or len(data) > MAX_UPLOAD:
         return jsonify({"error": "send a JPEG or PNG of at most 10 MB as the body"}), 400
-    user = _sim().user(name, language=request.args.get("language", "th"))
+    user = _sim().user(name, language=request.args.get("language", _sim().language))
     try:
         replies = user.sends_image(data)
     except AppError as error:
@@ -128,7 +174,7 @@ def send_image(name: str):
 @bp.post("/_sim/users/<name>/scan")
 def scan(name: str):
     """LINE's QR reader: an image body, {"text": …}, or {"url": <an image the bot sent>}."""
-    user = _sim().user(name, language=request.args.get("language", "th"))
+    user = _sim().user(name, language=request.args.get("language", _sim().language))
     payload = request.get_json(silent=True)
     try:
         if payload is None:
@@ -182,13 +228,6 @@ def profile(name: str):
     if payload.get("displayName"):
         user.state.display_name = str(payload["displayName"])[:20]
     return jsonify({"userId": user.id, "language": user.state.language})
-
-
-@bp.get("/_sim/users/<name>/messages")
-def messages(name: str):
-    """Everything the bot sent this user (reply, push, multicast), oldest first."""
-    state = _known(name)
-    return jsonify(_sim().platform.inbox(state.user_id) if state else [])
 
 
 @bp.get("/_sim/users/<name>/chat")

@@ -147,7 +147,7 @@ def _text(node: dict, parent: str) -> str:
 
 def _span(node: dict) -> str:
     classes = ["fx-span", *_font_classes(node)]
-    css = {"color": _colour(node.get("color"))}
+    css = {"color": _colour(node.get("color"))} | _font_css(node)
     return f'<span class="{" ".join(classes)}"{_style(css)}>{esc(node.get("text", ""))}</span>'
 
 

@@ -26,11 +26,20 @@ from simulator.platform import Platform, UserState
 class Simulator:
     """A local LINE platform: Messaging API server plus signed webhook sender."""
 
-    def __init__(self, channel_secret: str, access_token: str, webhook_target=None, validate=True):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        webhook_target=None,
+        validate=True,
+        language: str = "th",
+    ):
         self.platform = Platform(
             channel_secret, access_token, validator=default_validator() if validate else None
         )
         self.webhook_target = webhook_target
+        # The LINE app language of users the console or HTTP API creates.
+        self.language = language
         self._server = None
         self._thread = None
         self._session = requests.Session()

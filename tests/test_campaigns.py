@@ -326,6 +326,7 @@ def test_the_step_by_step_form_ends_in_the_same_preview(owner, crowd, store):
     assert campaign["status"] == "draft"
 
 
+@pytest.mark.devdb_only(reason="the killed worker runs in its own process")
 def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
     owner, crowd, sender, store, sim, config
 ):

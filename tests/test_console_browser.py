@@ -204,8 +204,16 @@ def test_a_thai_newcomer_gets_quick_replies_and_the_language_chosen(served, sim,
     shoot(page, f"signup-quick-reply-th-{width}")
 
     assert sim.user("somsri").state.language == "th"
-    chips = page.locator("#quick .chip")
-    assert chips.count() >= 2
-    chips.first.click()
-    page.wait_for_function("() => document.querySelector('#quick').hidden")
+    page.locator("#quick .chip").first.click()
+
+    # The birthday question's chip is a date picker: a real date input, within its bounds.
+    page.wait_for_selector("#quick:not([hidden]) .chip[data-action*=datetimepicker]")
+    answered = page.locator(".row.bot").count()
+    page.click("#quick .chip[data-action*=datetimepicker]")
+    page.wait_for_selector("#picker[open] input[type=date]")
+    assert page.get_attribute("#picker-input", "max")
+    page.fill("#picker-input", "1990-05-17")
+    page.click("#picker-ok")
+    page.wait_for_function("n => document.querySelectorAll('.row.bot').length > n", arg=answered)
+    assert sim.requests("reply")[-1]["status"] == 200
     assert errors == []

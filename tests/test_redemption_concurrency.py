@@ -3,12 +3,16 @@
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 from bot import points, privacy
 from simulator import texts, user_id_for
 
 PROCESSES = 5
 MEMBERS_PER_PROCESS = 2
 ATTEMPTS_PER_MEMBER = 5  # 5 × 2 × 5 = 50 redemptions tried
+
+pytestmark = pytest.mark.devdb_only(reason="several bot processes share one database")
 
 
 def redeem_in_another_process(config: dict, names: list[str], reward_id: str) -> int:

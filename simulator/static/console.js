@@ -35,6 +35,7 @@ async function finish(res) {
   else if (data.webhookStatus && data.webhookStatus !== 200) toast(`The bot's webhook answered ${data.webhookStatus}`);
   $('status').textContent = data.webhookStatus ? `webhook ${data.webhookStatus}` : '';
   await load(true);
+  loadChats();  // a new user, or a new last message, shows in the list at once
   return data;
 }
 
