@@ -533,6 +533,10 @@ VALUE_QUESTIONS = {
 }
 
 
+def _value_question(ctx: Context, kind: str) -> str:
+    return ctx._(VALUE_QUESTIONS[kind])
+
+
 def _coupon_member(ctx: Context, answer: str, answers: dict) -> str:
     try:
         return resolve_member(ctx, answer)["_id"]
@@ -590,11 +594,11 @@ COUPON_FORM = wizard.Form(
             "kind",
             N_("What kind of coupon?"),
             check=_coupon_kind,
-            choices=lambda ctx, answers: [(ctx._(label), kind) for kind, label in COUPON_KINDS],
+            choices=wizard.labelled(COUPON_KINDS),
         ),
         wizard.Step(
             "value",
-            lambda ctx, answers: ctx._(VALUE_QUESTIONS[answers["kind"]]),
+            lambda ctx, answers: _value_question(ctx, answers["kind"]),
             check=_refused_usage(
                 lambda ctx, answer, answers: list(_coupon_value(answers["kind"], answer.split()))
             ),

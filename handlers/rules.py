@@ -284,6 +284,10 @@ VALUE_CHOICES = {"expiry": ("6", "12", "24", "0"), "bonus": ("0", "50", "100")}
 SIMPLE_CHANGERS = {"min": _min_spend, "cap": _cap, "expiry": _expiry, "bonus": _bonus}
 
 
+def _value_question(ctx: Context, kind: str) -> str:
+    return ctx._(VALUE_QUESTIONS[kind])
+
+
 def _changed_rules(ctx: Context, answers: dict) -> EarnRules:
     """The rules after the form's change, through the same functions as `/rule …`."""
     rules, kind = points.load_rules(ctx.store), answers["rule"]
@@ -322,7 +326,7 @@ RULE_FORM = wizard.Form(
             "rule",
             N_("Which rule do you want to change?"),
             check=_rule_kind,
-            choices=lambda ctx, answers: [(ctx._(label), kind) for kind, label in RULE_KINDS],
+            choices=wizard.labelled(RULE_KINDS),
         ),
         wizard.Step(
             "rate_points",
@@ -347,7 +351,7 @@ RULE_FORM = wizard.Form(
         ),
         wizard.Step(
             "value",
-            lambda ctx, answers: ctx._(VALUE_QUESTIONS[answers["rule"]]),
+            lambda ctx, answers: _value_question(ctx, answers["rule"]),
             check=_checked_by(lambda ctx, a: _changed_rules(ctx, {**a, "value": a["answer"]})),
             choices=lambda ctx, answers: [(v, v) for v in VALUE_CHOICES.get(answers["rule"], ())],
             when=lambda ctx, answers: answers["rule"] != "rate",

@@ -98,13 +98,13 @@ def _share_invite(ctx: Context, code: str) -> dict:
     message = f"/join {code}"
     invited = ctx._(
         "You are invited to join the staff of %(shop)s. Within 24 hours, send this message "
-        "to our LINE account: %(message)s",
+        "to our LINE account: %(words)s",
         shop=merchant_name(ctx),
-        message=message,
+        words=message,
     )
     lines = [invited]
     if account:  # opens our chat with the message typed in, ready to send
-        lines.append(f"https://line.me/R/oaMessage/{quote(account)}/?{quote(message)}")
+        lines.append(f"https://line.me/R/oaMessage/{quote(account)}/?{quote(message, safe='')}")
     return flex_templates.render(
         "share",
         alt_text=ctx._("Share the invite"),

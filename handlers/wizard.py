@@ -97,6 +97,15 @@ class Form:
         return next(s for s in self.steps if s.name == name)
 
 
+def labelled(pairs: tuple[tuple[str, str], ...]):
+    """Choices from (value, N_() label) pairs, labelled in the reader's language."""
+
+    def choices(ctx: Context, answers: Answers) -> list[tuple[str, str]]:
+        return [(ctx._(label), value) for value, label in pairs]
+
+    return choices
+
+
 def register(registry: Registry, form: Form) -> None:
     """The form's conversation handler, its start button (`a=form_<name>`) and stale buttons."""
     registry.flow(form.name)(lambda ctx: answer(ctx, form))
