@@ -144,7 +144,8 @@ def test_every_button_of_staff_is_understood(cashier, store):
 
     assert_all_understood(answers)
     assert answers["Earn points"] == [
-        "/earn <member> <amount> [branch] [receipt] [coupon:<code>] — record a purchase and award points"
+        "/earn <member> <amount> [branch] [receipt] [coupon:<code>] "
+        "— record a purchase and award points"
     ]
 
 
