@@ -93,10 +93,10 @@ def my_data(ctx: Context) -> list:
         ),
         "• "
         + ctx._(
-            "Member code %(code)s, %(points)s points, %(moves)s point movements",
+            "Member code %(code)s, %(points)s, %(moves)s",
             code=member["code"],
-            points=ctx.t.number(member.get("points", 0)),
-            moves=ctx.t.number(len(ledger)),
+            points=ctx.t.n_("%(count)s point", "%(count)s points", member.get("points", 0)),
+            moves=ctx.t.n_("%(count)s point movement", "%(count)s point movements", len(ledger)),
         ),
     ]
     if privacy_consent:

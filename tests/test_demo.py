@@ -26,7 +26,7 @@ def test_the_demo_stack_answers_help_typed_in_the_console(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a busy 2-core CI machine starts four processes
         check=False,
     )
 
