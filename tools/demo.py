@@ -185,7 +185,9 @@ def main() -> None:
             customer = f"{demo.url('sim')}/_sim/users/demo-customer"
             requests.post(f"{customer}/follow", json={}, timeout=30).raise_for_status()
             reply = requests.post(f"{customer}/say", json={"text": "help"}, timeout=30).json()
-            print(reply["replies"][0]["text"] if reply["replies"] else "NO REPLY")
+            first = reply["replies"][0] if reply["replies"] else {}
+            # `help` answers with a Flex menu: its altText reads as the choices in words.
+            print(first.get("text") or first.get("altText") or "NO REPLY")
             return
         print(
             f"\n  Samachik demo is running.\n"
