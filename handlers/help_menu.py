@@ -2,9 +2,9 @@
 
 Buttons say a command (members' in the reader's own language), start a guided form
 (handlers/wizard.py), or, for a command that needs arguments, open the keyboard with
-the command typed and reply with its usage. Slash commands the sender may use that no
-section lists get a button of their own under "More", so a new command is never
-missing from the menu.
+the command typed and reply with its usage. Commands the sender may use that no
+section lists get a button named after them (slash commands under "More", member
+keywords among the members' buttons), so a new command is never missing from the menu.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ SECTIONS = (
             Entry(N_("My coupons"), SAY, "coupons", _joined),
             Entry(N_("History"), SAY, "history", _joined),
             Entry(N_("My profile"), SAY, "profile", _joined),
+            Entry(N_("Edit profile"), SAY, "edit", _joined),
             Entry(N_("Language"), SAY, "language"),
             Entry(N_("Stop offers"), SAY, "stop ads", _opted_in),
             Entry(N_("Get offers"), SAY, "start ads", _opted_out),
@@ -157,9 +158,22 @@ def buttons(ctx: Context) -> list[dict]:
 
 
 def _entries(ctx: Context, section: Section) -> list[Entry]:
+    entries = list(section.entries)
+    if section.role == Role.MEMBER:
+        entries += _unlisted_keywords(ctx, section)
     if ctx.in_shared_chat:  # the same for everyone: no opt-in state, joined or not
-        return [e for e in section.entries if e.when in (None, _joined, _not_joined)]
-    return [e for e in section.entries if e.when is None or e.when(ctx)]
+        return [e for e in entries if e.when in (None, _joined, _not_joined)]
+    return [e for e in entries if e.when is None or e.when(ctx)]
+
+
+def _unlisted_keywords(ctx: Context, section: Section) -> list[Entry]:
+    """Member keywords added since this list was written: a button named by the keyword."""
+    listed = {e.value for e in section.entries} | {"help"}
+    return [
+        Entry(c.keyword_for(ctx.t.locale), SAY, c.name)
+        for c in ctx.services.registry.commands_for(Role.MEMBER)
+        if not c.name.startswith("/") and c.name not in listed
+    ]
 
 
 def _more(ctx: Context) -> Section:
@@ -190,7 +204,8 @@ def _bubble(ctx: Context, section: Section, entries: list[Entry]) -> dict:
 
 
 def _label(ctx: Context, entry: Entry) -> str:
-    return (entry.label if entry.label.startswith("/") else ctx._(entry.label))[:MAX_LABEL]
+    named = entry.label in (entry.value, keyword(ctx, entry.value))  # a command's own name
+    return (entry.label if named else ctx._(entry.label))[:MAX_LABEL]
 
 
 def _button(ctx: Context, entry: Entry) -> dict:

@@ -4,9 +4,9 @@ Every button is tapped as LINE would and must be understood: no "didn't understa
 no "not allowed", no silence.
 """
 
-import pytest
-
 from bot.i18n import LOCALES
+from bot.messages import text
+from bot.registry import Role
 from simulator import texts
 from tests.conftest import sign_up
 
@@ -17,6 +17,7 @@ MEMBER_BUTTONS = [
     "My coupons",
     "History",
     "My profile",
+    "Edit profile",
     "Language",
     "Stop offers",
     "My data",
@@ -100,14 +101,14 @@ def test_usage_text_only_for_one_command(owner):
     assert texts(owner.says("/help nope")) == ["No command called nope."]
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_labels_fit_lines_limit_in_every_language(owner, cashier, member, store, locale):
+def test_labels_fit_lines_limit_in_every_language(owner, cashier, member, store):
     """LINE cuts button labels at 20 characters: every one fits, in every language."""
-    for user in (owner, cashier, member):
-        store_member = store.member_by_line_id(user.id) or store.record_follow(user.id, "en")[0]
-        store.set_locale(store_member["_id"], locale)
-        [reply] = user.says("help")
-        assert all(1 <= len(label) <= 20 for label in labels(reply)), labels(reply)
+    for locale in LOCALES:
+        for user in (owner, cashier, member):
+            known = store.member_by_line_id(user.id) or store.record_follow(user.id, "en")[0]
+            store.set_locale(known["_id"], locale)
+            [reply] = user.says("help")
+            assert all(1 <= len(label) <= 20 for label in labels(reply)), labels(reply)
 
 
 def tap_every_button(user, store) -> dict[str, list[str]]:
@@ -159,3 +160,18 @@ def test_every_button_of_an_owner_is_understood(owner, store):
     ]
     assert answers["Campaigns"][0].startswith("No campaigns yet.")
     assert store.list_rewards() == [] and store.list_branches() == []
+
+
+def test_a_command_added_later_gets_a_button_without_editing_the_menu(alice, owner, services):
+    services.registry.command("about", th=("เกี่ยวกับเรา",))(lambda ctx: [text("About us")])
+    services.registry.command("/stats", role=Role.OWNER)(lambda ctx: [text("Stats")])
+
+    [follower_menu] = alice.says("help")
+    [owner_menu] = owner.says("help")
+
+    assert labels(follower_menu) == ["Join now", "Language", "about"]
+    assert texts(alice.perform(menu_actions(follower_menu)[-1])) == ["About us"]
+    assert "/stats" in labels(owner_menu)
+    assert texts(owner.perform(menu_actions(owner_menu)[labels(owner_menu).index("/stats")])) == [
+        "/stats"
+    ]
