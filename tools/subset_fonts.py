@@ -13,7 +13,6 @@ so the CJK subset drops layout features and hinting to stay small.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
