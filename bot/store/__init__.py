@@ -9,6 +9,7 @@ atomic writes and unique keys for idempotency.
 from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
+from bot.store.dashboard import DashboardStore
 from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
@@ -32,6 +33,7 @@ class Store(
     StaffStore,
     AuditStore,
     SettingsStore,
+    DashboardStore,
 ):
     """All queries, grouped by the collections they serve."""
 
