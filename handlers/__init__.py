@@ -5,6 +5,7 @@ from handlers import (
     campaigns,
     card,
     catalogue,
+    dashboard,
     earn,
     follow,
     help,
@@ -32,6 +33,7 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    dashboard,
     help,
 )
 

@@ -112,55 +112,57 @@ def empty(figure, message: str) -> None:
 # -- the charts ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GroupResult:
-    """One arm of a campaign test, as `bot.analytics` reports it."""
-
-    label: str
-    conversion: float  # share of members who bought in the window, 0–1
-    conversion_ci: tuple[float, float]  # 95% interval of that share
-    revenue_per_member: float  # minor units
-    revenue_ci: tuple[float, float]
-
-
 def ab_comparison(
     figure,
-    groups: Sequence[GroupResult],
+    arms: Sequence[tuple[str, object]],
     titles: tuple[str, str],
     percent: Number,
     money: Number,
     empty_message: str,
 ) -> None:
-    """Treatment vs holdout: conversion and revenue per member, with 95% error bars."""
-    if not groups:
+    """Treatment vs holdout: conversion and revenue per member, with 95% error bars.
+
+    `arms` pairs a label with a `bot.analytics` GroupResult (conversion and
+    revenue per member, each with an interval that may be None).
+    """
+    if not arms:
         empty(figure, empty_message)
         return
     left, right = figure.subplots(1, 2)
-    colours = [TREATMENT, HOLDOUT, *[ACCENT] * (len(groups) - 2)]
+    colours = [TREATMENT, HOLDOUT, *[ACCENT] * (len(arms) - 2)]
+    results = [result for _label, result in arms]
     panels = (
-        (left, [g.conversion for g in groups], [g.conversion_ci for g in groups], percent),
-        (right, [g.revenue_per_member for g in groups], [g.revenue_ci for g in groups], money),
+        (left, [(r.conversion, r.conversion_ci) for r in results], percent),
+        (right, [(r.revenue_per_member, r.revenue_per_member_ci) for r in results], money),
     )
-    for (axes, values, intervals, fmt), title in zip(panels, titles, strict=True):
+    for (axes, pairs, fmt), title in zip(panels, titles, strict=True):
         _style(axes)
-        positions = range(len(groups))
-        below = [max(v - low, 0) for v, (low, _high) in zip(values, intervals, strict=True)]
-        above = [max(high - v, 0) for v, (_low, high) in zip(values, intervals, strict=True)]
+        positions = list(range(len(arms)))
+        values = [value or 0 for value, _ci in pairs]
+        # Intervals are clipped at the bar: a share or an average is never negative.
+        below = [v - max(ci.low, 0) if ci else 0 for v, (_x, ci) in zip(values, pairs, strict=True)]
+        above = [ci.high - v if ci else 0 for v, (_x, ci) in zip(values, pairs, strict=True)]
         axes.bar(positions, values, color=colours, width=0.6)
         axes.errorbar(
-            positions, values, yerr=[below, above], fmt="none", ecolor=INK, capsize=5, lw=1
+            positions,
+            values,
+            yerr=[[max(b, 0) for b in below], [max(a, 0) for a in above]],
+            fmt="none",
+            ecolor=INK,
+            capsize=5,
+            lw=1,
         )
-        axes.set_xticks(list(positions), [g.label for g in groups], fontsize=9, color=INK)
+        axes.set_xticks(positions, [label for label, _result in arms], fontsize=9, color=INK)
         axes.set_title(title)
         axes.yaxis.set_major_formatter(_formatter(fmt))
         axes.grid(axis="y", color=GRID, lw=0.6)
-        top = max([*[high for _low, high in intervals], *values, 0])
-        axes.set_ylim(0, top * 1.25 or 1)
+        tops = [v + a for v, a in zip(values, above, strict=True)]
+        axes.set_ylim(0, max(tops) * 1.25 or 1)
         # The value sits above its error bar, where nothing overlaps it.
-        for x, value, (_low, high) in zip(positions, values, intervals, strict=True):
+        for x, (value, _ci), top in zip(positions, pairs, tops, strict=True):
             axes.annotate(
-                fmt(value),
-                (x, max(high, value)),
+                "–" if value is None else fmt(value),
+                (x, top),
                 xytext=(0, 4),
                 textcoords="offset points",
                 ha="center",

@@ -76,3 +76,38 @@ class DashboardStore(StoreBase):
         self.db.web_sessions.update_one(
             {"_id": key, "ended_at": None}, {"$set": {"ended_at": utcnow()}}
         )
+
+    # -- exports: purchases in pages (members use SegmentStore.member_pages) ------------
+
+    def purchase_pages(self, start: datetime, end: datetime, size: int = 1000):
+        """Purchases made in [start, end), oldest first, one page at a time.
+
+        Pages follow (created_at, _id), so no cursor stays open between them
+        (FerretDB's open read cursors block our own writes).
+        """
+        window = {"created_at": {"$gte": start, "$lt": end}}
+        last = None
+        while True:
+            query = dict(window)
+            if last is not None:
+                at, key = last
+                query = {
+                    "$and": [
+                        window,
+                        {
+                            "$or": [
+                                {"created_at": {"$gt": at}},
+                                {"created_at": at, "_id": {"$gt": key}},
+                            ]
+                        },
+                    ]
+                }
+            page = list(
+                self.db.purchases.find(query)
+                .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+                .limit(size)
+            )
+            if not page:
+                return
+            yield page
+            last = (page[-1]["created_at"], page[-1]["_id"])

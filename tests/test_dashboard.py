@@ -1,0 +1,232 @@
+"""The owner's web dashboard: sign-in from chat, who gets in, pages and CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from bot.store import utcnow
+from simulator import events, texts
+
+
+def link_in(reply: str) -> str:
+    return re.search(r"(https?://\S+/dashboard/signin/\S+)", reply).group(1)
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def sign_in(client, owner) -> str:
+    """Ask for a link in chat, open it and press Sign in; returns the link's path."""
+    path = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    assert client.get(path).status_code == 200
+    response = client.post(path)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/dashboard/")
+    return path
+
+
+@pytest.fixture
+def signed_in(client, owner):
+    sign_in(client, owner)
+    return client
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+def test_the_owner_gets_a_link_that_opens_the_dashboard_once(client, owner):
+    reply = texts(owner.says("/dashboard"))[0]
+    assert "works once, within 10 minutes" in reply
+    path = path_of(link_in(reply))
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Sign in" in page.text
+    assert client.post(path).status_code == 303
+    assert client.get("/dashboard/members").status_code == 200
+
+    # The same link again, from another browser: refused, and it says why.
+    other = client.application.test_client()
+    again = other.post(path)
+    assert again.status_code == 403
+    assert "already used" in again.text
+    assert other.get("/dashboard/members").status_code == 401
+
+
+def test_opening_the_link_does_not_use_it_up(client, owner):
+    """Link previews only GET; the link still works for the owner afterwards."""
+    path = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    for _ in range(3):
+        assert client.get(path).status_code == 200
+    assert client.post(path).status_code == 303
+
+
+def test_an_expired_link_is_refused(client, owner):
+    path = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    with time_machine.travel(utcnow() + timedelta(minutes=10, seconds=1)):
+        page = client.get(path)
+        assert page.status_code == 403
+        assert "expired" in page.text
+        assert client.post(path).status_code == 403
+    assert client.get("/dashboard/members").status_code == 401
+
+
+def test_a_tampered_or_made_up_link_is_refused(client, owner):
+    path = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    tampered = path[:-1] + ("A" if path[-1] != "A" else "B")
+    assert client.post(tampered).status_code == 403
+    assert "not valid" in client.get(tampered).text
+    assert client.post("/dashboard/signin/made-up").status_code == 403
+    assert client.get("/dashboard/members").status_code == 401
+    # The genuine link is still good.
+    assert client.post(path).status_code == 303
+
+
+def test_staff_and_customers_cannot_get_a_link(client, cashier, member, store):
+    assert texts(cashier.says("/dashboard")) == ["Sorry, you are not allowed to use /dashboard."]
+    assert texts(member.says("/dashboard")) == ["Sorry, you are not allowed to use /dashboard."]
+    assert store.db.signin_links.count_documents({}) == 0
+
+
+def test_a_link_made_for_someone_who_is_not_an_owner_lets_nobody_in(client, services, cashier):
+    """Even a genuine link is refused if its LINE id is not (or no longer) an owner."""
+    from bot.web.auth import issue_link  # noqa: PLC0415
+
+    path = path_of(issue_link(services, cashier.id))
+    response = client.post(path)
+    assert response.status_code == 403
+    assert "owners can open the dashboard" in response.text
+    assert client.get("/dashboard/members").status_code == 401
+
+
+def test_the_session_lasts_12_hours_and_sign_out_ends_it(client, owner):
+    sign_in(client, owner)
+    cookie = client.get_cookie("samachik_dashboard", path="/dashboard")
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+    with time_machine.travel(utcnow() + timedelta(hours=11, minutes=59)):
+        assert client.get("/dashboard/members").status_code == 200
+    with time_machine.travel(utcnow() + timedelta(hours=12, minutes=1)):
+        assert client.get("/dashboard/members").status_code == 401
+
+    sign_in(client, owner)
+    page = client.get("/dashboard/members").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    stolen = client.get_cookie("samachik_dashboard", path="/dashboard").value
+    assert client.post("/dashboard/signout", data={"csrf": "wrong"}).status_code == 400
+    assert client.post("/dashboard/signout", data={"csrf": csrf}).status_code == 200
+    assert client.get("/dashboard/members").status_code == 401
+    # A copy of the old cookie is worthless: the session ended on the server.
+    client.set_cookie("samachik_dashboard", stolen, path="/dashboard")
+    assert client.get("/dashboard/members").status_code == 401
+
+
+def test_the_cookie_is_secure_in_production(config, mongo_uri):
+    from bot import create_app  # noqa: PLC0415
+
+    production = create_app(
+        {
+            **config,
+            "APP_ENV": "production",
+            "PUBLIC_BASE_URL": "https://shop.example",
+            "SECRET_KEY": "s" * 32,
+        }
+    )
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    assert production.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=12)
+    production.extensions["samachik"].store.client.close()
+    production.extensions["samachik"].line.close()
+
+
+def test_removing_an_owner_ends_their_sessions(client, owner, app):
+    sign_in(client, owner)
+    services = app.extensions["samachik"]
+    services.config = services.config.__class__(
+        **{**services.config.__dict__, "ADMIN_LINE_USER_IDS": frozenset()}
+    )
+    assert client.get("/dashboard/members").status_code == 403
+
+
+def test_a_link_is_only_sent_to_a_one_to_one_chat(owner, store):
+    event = events.text_message(owner.id, "/dashboard")
+    event["source"] = {"type": "group", "groupId": "C" + "1" * 32, "userId": owner.id}
+    replies = texts(owner.send(event))
+    assert replies == ["Send /dashboard to me in a one-to-one chat."]
+    assert store.db.signin_links.count_documents({}) == 0
+
+
+# -- members and exports ---------------------------------------------------------------------
+
+
+def rows_of(response) -> list[dict]:
+    assert response.mimetype == "text/csv"
+    body = response.get_data(as_text=True).lstrip("\ufeff")
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_member_csv_has_no_personal_fields_unless_asked(signed_in, member, store):
+    code = store.member_by_line_id(member.id)["code"]
+    plain = signed_in.get("/dashboard/export/members.csv")
+    [row] = rows_of(plain)
+    assert row["code"] == code
+    assert row["points"] == "50"
+    text = plain.get_data(as_text=True)
+    for personal in ("Alice", "Smith", "+66812345678", "alice@example.com", "1990-05-17", member.id):
+        assert personal not in text
+
+    [row] = rows_of(signed_in.get("/dashboard/export/members.csv?personal=1"))
+    assert (row["first_name"], row["last_name"], row["phone"], row["email"]) == (
+        "Alice",
+        "Smith",
+        "+66812345678",
+        "alice@example.com",
+    )
+    [entry] = store.audit_entries(command="dashboard export")
+    assert entry["args"] == ["members", "personal"]
+
+
+def test_purchases_csv_lists_the_periods_purchases(signed_in, cashier, member, store):
+    code = store.member_by_line_id(member.id)["code"]
+    cashier.says(f"/earn {code} 250 asoke R-1")
+    cashier.says(f"/earn {code} 120.50 asoke R-2")
+    rows = rows_of(signed_in.get("/dashboard/export/purchases.csv?period=7d"))
+    assert [(r["amount"], r["branch"], r["receipt"], r["status"]) for r in rows] == [
+        ("250.00", "asoke", "R-1", "active"),
+        ("120.50", "asoke", "R-2", "active"),
+    ]
+    assert "Alice" not in signed_in.get("/dashboard/export/purchases.csv").get_data(as_text=True)
+
+
+def test_exports_need_a_session(client, member):
+    for path in (
+        "/dashboard/export/members.csv",
+        "/dashboard/export/members.csv?personal=1",
+        "/dashboard/export/purchases.csv",
+        "/dashboard/export/campaigns/x.csv",
+    ):
+        assert client.get(path).status_code == 401
+
+
+def test_members_are_found_by_code_or_phone_and_personal_fields_show_only_on_their_page(
+    signed_in, member, store
+):
+    found = store.member_by_line_id(member.id)
+    listing = signed_in.get(f"/dashboard/members?q={found['code'].lower()}").text
+    assert found["code"] in listing
+    assert "Alice" not in listing
+    assert found["code"] in signed_in.get("/dashboard/members?q=081-234-5678").text
+    assert "No member found" in signed_in.get("/dashboard/members?q=0899999999").text
+
+    page = signed_in.get(f"/dashboard/members/{found['_id']}").text
+    assert "Alice" in page
+    assert "+66812345678" in page
+    [entry] = store.audit_entries(command="dashboard member")
+    assert entry["subject_member_id"] == found["_id"]
