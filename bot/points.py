@@ -53,6 +53,8 @@ def credit(
     entry, created = store.append_ledger(
         member_id, amount, kind, key=key, expires_at=expires, **fields
     )
+    if created:
+        store.roll_ledger(entry)  # once: only the writer that created the entry
     if in_debt is None:
         in_debt = store.member_by_id(member_id)["points"] < amount
     # A new lot starts full unless it paid off debt; only then do cached lots move.
@@ -67,6 +69,7 @@ def debit(
     """A negative movement of `amount` points (give a positive number)."""
     entry, created = store.append_ledger(member_id, -abs(amount), kind, key=key, **fields)
     if created:
+        store.roll_ledger(entry)
         refresh_lots(store, member_id)
     return entry, created
 
@@ -149,6 +152,7 @@ def earn(
     }
     purchase = store.insert_purchase(purchase)
     store.record_visit(member["_id"], purchase)
+    store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)
     if earning.points > 0:
         credit(
             store,
@@ -192,6 +196,7 @@ def void(store: Store, purchase_id: str, by: str, tz: ZoneInfo) -> VoidResult:
     if purchase is None:
         return VoidResult(existing, 0, 0, refused="already-voided")
     member_id = purchase["member_id"]
+    store.roll_purchase(purchase, remove=True)
     if purchase["points"]:
         lot = next(
             (

@@ -12,6 +12,7 @@ from handlers import (
     journeys,
     privacy,
     profile,
+    reports,
     rewards,
     rules,
     segments,
@@ -33,6 +34,7 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    reports,
     dashboard,
     help,
 )

@@ -12,6 +12,7 @@ from bot.messages import tap, text
 from bot.registry import Registry, Role
 from bot.segments import Clock, compile_filters
 from bot.store import utcnow
+from handlers import reports
 
 USAGE = N_(
     "Usage: /campaign new <name> | audience: <segment or filters> | text: <message> "
@@ -129,7 +130,8 @@ def show(ctx: Context, found: dict) -> list:
                 when=_when(ctx, found),
                 counts=parts,
             )
-        )
+        ),
+        *reports.campaign_results(ctx, found["_id"]),
     ]
 
 

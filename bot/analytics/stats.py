@@ -101,7 +101,7 @@ def welch_difference(a: Sample, b: Sample, confidence: float = CONFIDENCE) -> In
     if se == 0:
         return Interval(difference, difference)
     df = (va + vb) ** 2 / (va * va / (a.n - 1) + vb * vb / (b.n - 1))
-    half = student_t.ppf(0.5 + confidence / 2, df) * se
+    half = float(student_t.ppf(0.5 + confidence / 2, df)) * se
     return Interval(difference - half, difference + half)
 
 
@@ -109,5 +109,5 @@ def mean_interval(sample: Sample, confidence: float = CONFIDENCE) -> Interval | 
     """Student's t interval for a group's mean (error bars); None below two values."""
     if sample.variance is None:
         return None
-    half = student_t.ppf(0.5 + confidence / 2, sample.n - 1) * math.sqrt(sample.variance / sample.n)
+    half = float(student_t.ppf(0.5 + confidence / 2, sample.n - 1)) * math.sqrt(sample.variance / sample.n)
     return Interval(sample.mean - half, sample.mean + half)
