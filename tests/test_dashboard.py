@@ -179,7 +179,14 @@ def test_member_csv_has_no_personal_fields_unless_asked(signed_in, member, store
     assert row["code"] == code
     assert row["points"] == "50"
     text = plain.get_data(as_text=True)
-    for personal in ("Alice", "Smith", "+66812345678", "alice@example.com", "1990-05-17", member.id):
+    for personal in (
+        "Alice",
+        "Smith",
+        "+66812345678",
+        "alice@example.com",
+        "1990-05-17",
+        member.id,
+    ):
         assert personal not in text
 
     [row] = rows_of(signed_in.get("/dashboard/export/members.csv?personal=1"))
@@ -230,3 +237,42 @@ def test_members_are_found_by_code_or_phone_and_personal_fields_show_only_on_the
     assert "+66812345678" in page
     [entry] = store.audit_entries(command="dashboard member")
     assert entry["subject_member_id"] == found["_id"]
+
+
+# -- an empty shop -----------------------------------------------------------------------------
+
+PAGES = [
+    "/dashboard/",
+    "/dashboard/?period=7d",
+    "/dashboard/?period=12m&branch=nowhere",
+    "/dashboard/funnel",
+    "/dashboard/retention",
+    "/dashboard/rfm",
+    "/dashboard/branches",
+    "/dashboard/campaigns",
+    "/dashboard/members",
+    "/dashboard/members?q=ABC234",
+]
+
+
+@pytest.mark.parametrize("lang", ["th", "en", "zh_Hant"])
+def test_every_page_of_an_empty_shop_renders(signed_in, lang):
+    for path in PAGES:
+        joiner = "&" if "?" in path else "?"
+        response = signed_in.get(f"{path}{joiner}lang={lang}")
+        assert response.status_code == 200, path
+        assert f'<html lang="{lang.replace("_", "-")}">' in response.text
+    overview = signed_in.get("/dashboard/?lang=en").text
+    assert "No data yet" in overview
+    assert "฿0" in overview
+    assert signed_in.get("/dashboard/campaigns/nothing").status_code == 404
+    assert rows_of(signed_in.get("/dashboard/export/members.csv")) == []
+    assert rows_of(signed_in.get("/dashboard/export/purchases.csv")) == []
+
+
+def test_pages_speak_the_owners_chat_language(client, owner, store):
+    owner.says("language th")
+    sign_in(client, owner)
+    assert '<html lang="th">' in client.get("/dashboard/").text
+    assert '<html lang="en">' in client.get("/dashboard/?lang=en").text
+    assert '<html lang="en">' in client.get("/dashboard/funnel").text  # remembered

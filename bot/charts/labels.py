@@ -6,28 +6,12 @@ from datetime import date
 
 from babel import dates, numbers
 
+from bot.analytics import messages
 from bot.i18n import CURRENCY_SYMBOLS, N_, Translator
 
-FUNNEL_STAGES = {
-    "followers": N_("Friends of the account"),
-    "members": N_("Members"),
-    "first_purchase": N_("Bought once"),
-    "repeat": N_("Bought again"),
-    "top_tier": N_("Top tier"),
-}
-RFM_GROUPS = {
-    "champions": N_("Champions"),
-    "loyal": N_("Loyal"),
-    "potential_loyalists": N_("Potential loyalists"),
-    "new": N_("New"),
-    "promising": N_("Promising"),
-    "need_attention": N_("Need attention"),
-    "about_to_sleep": N_("About to sleep"),
-    "at_risk": N_("At risk"),
-    "cant_lose": N_("Can't lose them"),
-    "hibernating": N_("Hibernating"),
-    "lost": N_("Lost"),
-}
+# The chat reports' words, so chat, charts and pages name things alike.
+FUNNEL_STAGES = messages.FUNNEL_LABELS
+RFM_GROUPS = messages.RFM_LABELS
 TREATMENT = N_("Messaged")
 HOLDOUT = N_("Held out")
 
@@ -41,9 +25,7 @@ def rfm_group(t: Translator, name: str) -> str:
 
 
 def percent(t: Translator, share: float | None) -> str:
-    if share is None:
-        return "–"
-    return numbers.format_percent(share, format="#,##0.#%", locale=t.babel_locale)
+    return messages.percent(t, share)
 
 
 def money_short(t: Translator, minor_units: float, currency: str = "THB") -> str:
@@ -82,7 +64,7 @@ def weekdays(t: Translator) -> list[str]:
 def money_whole(t: Translator, minor_units: float | None, currency: str = "THB") -> str:
     """Money rounded to whole units for headline figures: ฿12,346."""
     if minor_units is None:
-        return "–"
+        return "—"
     digits = numbers.get_currency_precision(currency)
     major = round(minor_units / 10**digits)
     symbol = CURRENCY_SYMBOLS.get(currency) or numbers.get_currency_symbol(currency, "en")

@@ -36,10 +36,11 @@ class Size:
     dpi: int = 200
 
 
-# flex: the hero of a LINE bubble (LINE allows up to 1024 px; aspect 8:5).
+# flex: the hero of a LINE bubble (20:13, as flex_templates.hero_image shows it; LINE
+# fetches at most 1024 px).
 # wide/narrow: the dashboard on a laptop and on a phone.
 SIZES = {
-    "flex": Size(1024, 640, 190),
+    "flex": Size(1000, 650, 190),
     "wide": Size(1200, 600, 200),
     "narrow": Size(800, 640, 200),
 }

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, g, render_template, request, ur
 
 from bot.analytics import kpis as kpi_module
 from bot.analytics.campaign_report import campaign_report
+from bot.analytics.messages import PERIOD_LABELS, VERDICTS
 from bot.charts import build, labels
 from bot.charts.specs import ChartSpec, make_token
 from bot.i18n import N_
@@ -30,12 +31,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-PERIOD_LABELS = {
-    "7d": N_("Last 7 days"),
-    "30d": N_("Last 30 days"),
-    "90d": N_("Last 90 days"),
-    "12m": N_("Last 12 months"),
-}
 STATUS_LABELS = {
     "draft": N_("draft"),
     "scheduled": N_("scheduled"),
@@ -45,14 +40,6 @@ STATUS_LABELS = {
     "quota": N_("stopped by the monthly quota"),
     "done": N_("finished"),
 }
-VERDICTS = {
-    "positive": N_("Earned more than the holdout"),
-    "negative": N_("Earned less than the holdout"),
-    "inconclusive": N_("Not enough evidence yet"),
-    "no_holdout": N_("No holdout group to compare with"),
-    "no_data": N_("No results yet"),
-}
-SEARCH_LIMIT = 20
 
 
 @dataclass(frozen=True)
