@@ -37,10 +37,11 @@ def sample_figures(locale: str) -> dict:
     money = partial(labels.money_short, t)
     percent = partial(labels.percent, t)
     days = [date(2026, 10, 1) + timedelta(days=i) for i in range(30)]
-    arms = [
-        (t._(labels.TREATMENT), GroupResult(900, 160, 4_500_000, 0.18, Interval(0.15, 0.2), 5000.0, Interval(4000, 6000))),
-        (t._(labels.HOLDOUT), GroupResult(100, 12, 300_000, 0.12, Interval(0.07, 0.2), 3000.0, Interval(1000, 5000))),
-    ]  # fmt: skip
+    messaged = GroupResult(
+        900, 160, 4_500_000, 0.18, Interval(0.15, 0.2), 5000.0, Interval(4e3, 6e3)
+    )
+    held_out = GroupResult(100, 12, 300_000, 0.12, Interval(0.07, 0.2), 3000.0, Interval(1e3, 5e3))
+    arms = [(t._(labels.TREATMENT), messaged), (t._(labels.HOLDOUT), held_out)]
     return {
         "campaign": partial(
             render.ab_comparison,
@@ -70,7 +71,7 @@ def sample_figures(locale: str) -> dict:
             number=t.number,
             percent=percent,
             empty_message="",
-        ),  # fmt: skip
+        ),
         "rfm": partial(
             render.grid,
             rows=["5", "4", "3", "2", "1"],
@@ -117,7 +118,7 @@ def test_the_flex_chart_fits_the_bubbles_hero():
 
 
 def test_thai_and_chinese_come_from_the_shipped_fonts_not_the_systems():
-    from matplotlib import font_manager  # noqa: PLC0415
+    from matplotlib import font_manager
 
     fonts.register()
     for family in fonts.FAMILIES[:2]:

@@ -97,7 +97,7 @@ def test_staff_and_customers_cannot_get_a_link(client, cashier, member, store):
 
 def test_a_link_made_for_someone_who_is_not_an_owner_lets_nobody_in(client, services, cashier):
     """Even a genuine link is refused if its LINE id is not (or no longer) an owner."""
-    from bot.web.auth import issue_link  # noqa: PLC0415
+    from bot.web.auth import issue_link
 
     path = path_of(issue_link(services, cashier.id))
     response = client.post(path)
@@ -130,7 +130,7 @@ def test_the_session_lasts_12_hours_and_sign_out_ends_it(client, owner):
 
 
 def test_the_cookie_is_secure_in_production(config, mongo_uri):
-    from bot import create_app  # noqa: PLC0415
+    from bot import create_app
 
     production = create_app(
         {
