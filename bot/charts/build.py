@@ -124,7 +124,8 @@ def _daily(services, spec: ChartSpec, t: Translator) -> Callable:
         days=[p.date for p in found.daily],
         revenue=[p.revenue for p in found.daily],
         sends=[(s.date, s.name) for s in found.sends],
-        title=t._("Revenue per day"),
+        # Pages title their charts in HTML; a Flex hero stands alone.
+        title=t._("Revenue per day") if spec.size == "flex" else "",
         money=lambda v: labels.money_short(t, v),
         day_label=partial(labels.short_day, t),
         send_label=t._("Campaign sent"),
@@ -155,6 +156,8 @@ def _cohorts(services, spec: ChartSpec, t: Translator) -> Callable:
         title="",
         xlabel=t._("Months after the first purchase"),
         empty_message=t._(NO_DATA),
+        # Month 0 is 100% by definition: colour by the later months, where cohorts differ.
+        vmax=max((s for c in cohorts for s in c.shares[1:] if s is not None), default=None),
     )
 
 

@@ -34,7 +34,7 @@ def money_short(t: Translator, minor_units: float, currency: str = "THB") -> str
     major = minor_units / 10**digits
     symbol = CURRENCY_SYMBOLS.get(currency) or numbers.get_currency_symbol(currency, "en")
     sign = "-" if major < 0 else ""
-    if abs(major) < 10_000:
+    if abs(major) < 1_000:
         text = numbers.format_decimal(round(abs(major)), locale=t.babel_locale)
     else:
         text = numbers.format_compact_decimal(abs(major), fraction_digits=1, locale=t.babel_locale)

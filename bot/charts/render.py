@@ -42,7 +42,7 @@ class Size:
 SIZES = {
     "flex": Size(1000, 650, 190),
     "wide": Size(1200, 600, 200),
-    "narrow": Size(800, 640, 200),
+    "narrow": Size(640, 560, 200),
 }
 Number = Callable[[float], str]
 
@@ -154,7 +154,8 @@ def ab_comparison(
             lw=1,
         )
         axes.set_xticks(positions, [label for label, _result in arms], fontsize=9, color=INK)
-        axes.set_title(title)
+        if title:
+            axes.set_title(title)
         axes.yaxis.set_major_formatter(_formatter(fmt))
         axes.grid(axis="y", color=GRID, lw=0.6)
         tops = [v + a for v, a in zip(values, above, strict=True)]
@@ -193,7 +194,8 @@ def daily_revenue(
     axes = figure.add_subplot()
     _style(axes)
     axes.bar(days, revenue, color=ACCENT, width=0.8, alpha=0.85)
-    axes.set_title(title)
+    if title:
+        axes.set_title(title)
     axes.yaxis.set_major_formatter(_formatter(money))
     axes.grid(axis="y", color=GRID, lw=0.6)
     top = max(revenue) * 1.15
@@ -206,6 +208,7 @@ def daily_revenue(
         axes.annotate(
             _shorten(name, 14), (day, top), xytext=(2, -2), textcoords="offset points",
             rotation=90, va="top", ha="left", fontsize=7, color=SEND,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
         )  # fmt: skip
         marked = True
     step = max(1, len(days) // 6)
@@ -213,7 +216,8 @@ def daily_revenue(
     axes.set_xticks(ticks, [day_label(d) for d in ticks])
     axes.set_xlim(date2num(days[0]) - 0.7, date2num(days[-1]) + 0.7)
     if marked:
-        axes.legend(loc="upper left", frameon=False, fontsize=8)
+        # Above the plot, at the right: never over a bar or a campaign's name.
+        axes.legend(loc="lower right", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
 
 
 def funnel(
@@ -255,6 +259,7 @@ def grid(
     cmap: str = "Greens",
     notes: Sequence[Sequence[str]] | None = None,
     annotate: bool = True,
+    vmax: float | None = None,
 ) -> None:
     """A heat-map table: cohort retention, the RFM grid, hours × weekdays."""
     import numpy as np  # noqa: PLC0415
@@ -268,9 +273,12 @@ def grid(
     axes.spines[["left", "bottom"]].set_visible(False)
     masked = np.ma.masked_invalid(cells)
     colours = _colormap(cmap)
-    top = float(np.nanmax(cells)) or 1.0
+    top = vmax or float(np.nanmax(cells)) or 1.0
     axes.imshow(masked, cmap=colours, vmin=0, vmax=top, aspect="auto")
-    axes.set_xticks(range(len(columns)), columns, fontsize=7 if len(columns) > 12 else 8)
+    # Many columns on a narrow figure (24 hours on a phone): label every third.
+    every = 3 if len(columns) > 12 and figure.get_figwidth() < 5 else 1
+    shown = list(range(0, len(columns), every))
+    axes.set_xticks(shown, [columns[i] for i in shown], fontsize=7 if len(columns) > 12 else 8)
     axes.set_yticks(range(len(rows)), rows, fontsize=8)
     axes.xaxis.tick_top()
     axes.xaxis.set_label_position("top")
@@ -288,7 +296,7 @@ def grid(
         text = label(value)
         if notes is not None and notes[r][c]:
             text = f"{notes[r][c]}\n{text}"
-        dark = value > top * 0.55
+        dark = min(value, top) > top * 0.55
         axes.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if dark else INK)
 
 

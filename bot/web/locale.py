@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request, session, url_for
 
+from bot.analytics import messages
 from bot.charts import labels
 from bot.i18n import LOCALES, translator
 
@@ -35,6 +36,10 @@ def template_helpers() -> dict:
         "money": lambda minor: labels.money_whole(t, minor),
         "money_exact": t.money,
         "lang_url": _lang_url,
+        "signed_points": lambda share: messages.signed_points(t, share),
+        "pp": lambda share: t._(
+            "%(value)s percentage points", value=messages.signed_points(t, share)
+        ),
     }
 
 

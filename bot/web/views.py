@@ -20,6 +20,7 @@ from bot.charts.specs import ChartSpec, make_token
 from bot.i18n import N_
 from bot.member_codes import clean, looks_like_code
 from bot.profile_fields import InvalidAnswer, parse_phone
+from bot.rewards import reward_name
 from bot.web.auth import SESSION_LIFETIME, owner_required
 
 bp = Blueprint(
@@ -40,6 +41,15 @@ STATUS_LABELS = {
     "quota": N_("stopped by the monthly quota"),
     "done": N_("finished"),
 }
+# Short words for the list; the campaign's own page says it in a sentence.
+OUTCOMES = {
+    "positive": N_("worked"),
+    "negative": N_("did worse"),
+    "inconclusive": N_("too early to tell"),
+    "no_holdout": N_("no holdout"),
+    "no_data": N_("no results yet"),
+}
+LISTED_WITH_RESULTS = 20  # each report reads its runs' purchases: keep the list quick
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,10 @@ def funnel():
         kpis=found,
         stages=stages,
         funnel_chart=chart("funnel", at, period=period, branch=branch),
-        rewards=found.top_rewards,
+        rewards=[
+            (reward_name({"_id": r.reward_id, "names": r.names}, g.lang), r.count, r.previous)
+            for r in found.top_rewards
+        ],
         active="funnel",
     )
 
@@ -199,18 +212,27 @@ def branches():
     period, _branch = _selection()
     at = int(_now().timestamp())
     found = _kpis(period, None, at)
-    return _page("branches.html", kpis=found, rows=found.branches, active="branches")
+    rows = sorted(found.branches, key=lambda row: row.revenue.value or 0, reverse=True)
+    return _page("branches.html", kpis=found, rows=rows, active="branches")
 
 
 @bp.get("/campaigns")
 @owner_required
 def campaigns():
-    """Every campaign and journey, newest first."""
-    found = list(reversed(_services().store.list_campaigns()))
+    """Campaigns and journeys, newest first, the latest with their results."""
+    services = _services()
+    now = _now()
+    found = list(reversed(services.store.list_campaigns()))
+    reports = {
+        c["_id"]: campaign_report(services.store, c["_id"], now=now, config=services.config)
+        for c in found[:LISTED_WITH_RESULTS]
+    }
     return _page(
         "campaigns.html",
         campaigns=found,
+        reports=reports,
         statuses={k: g.t._(v) for k, v in STATUS_LABELS.items()},
+        outcomes={k: g.t._(v) for k, v in OUTCOMES.items()},
         active="campaigns",
     )
 
