@@ -109,7 +109,5 @@ def mean_interval(sample: Sample, confidence: float = CONFIDENCE) -> Interval | 
     """Student's t interval for a group's mean (error bars); None below two values."""
     if sample.variance is None:
         return None
-    half = float(student_t.ppf(0.5 + confidence / 2, sample.n - 1)) * math.sqrt(
-        sample.variance / sample.n
-    )
+    half = float(student_t.ppf(0.5 + confidence / 2, sample.n - 1)) * math.sqrt(sample.variance / sample.n)
     return Interval(sample.mean - half, sample.mean + half)
