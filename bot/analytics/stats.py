@@ -16,8 +16,6 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from scipy.stats import t as student_t
-
 CONFIDENCE = 0.95
 
 
@@ -61,6 +59,13 @@ class Sample:
         return (self.n * self.total_sq - self.total * self.total) / (self.n * (self.n - 1))
 
 
+def _t(confidence: float, df: float) -> float:
+    """Student's t quantile; SciPy is imported on first use (it takes a second to load)."""
+    from scipy.stats import t as student_t  # noqa: PLC0415
+
+    return float(student_t.ppf(0.5 + confidence / 2, df))
+
+
 def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
@@ -101,7 +106,7 @@ def welch_difference(a: Sample, b: Sample, confidence: float = CONFIDENCE) -> In
     if se == 0:
         return Interval(difference, difference)
     df = (va + vb) ** 2 / (va * va / (a.n - 1) + vb * vb / (b.n - 1))
-    half = float(student_t.ppf(0.5 + confidence / 2, df)) * se
+    half = _t(confidence, df) * se
     return Interval(difference - half, difference + half)
 
 
@@ -109,5 +114,5 @@ def mean_interval(sample: Sample, confidence: float = CONFIDENCE) -> Interval | 
     """Student's t interval for a group's mean (error bars); None below two values."""
     if sample.variance is None:
         return None
-    half = float(student_t.ppf(0.5 + confidence / 2, sample.n - 1)) * math.sqrt(sample.variance / sample.n)
+    half = _t(confidence, sample.n - 1) * math.sqrt(sample.variance / sample.n)
     return Interval(sample.mean - half, sample.mean + half)
