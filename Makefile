@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean
+.PHONY: test demo devdb venv lint format i18n bench clean chromium
 
 venv: $(VENV)/.installed
 
@@ -23,7 +23,12 @@ $(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
 	tools/devdb/patch-ferretdb.sh
 	cd tools/devdb && go build -mod=vendor -o ../../$(DEVDB) .
 
-test: venv devdb
+# The dashboard's browser test drives Debian's Chromium through Playwright (never
+# `playwright install`: browser downloads are blocked here); fonts for Thai and Chinese.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-thai-tlwg fonts-noto-cjk)
+
+test: venv devdb chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile -q

@@ -276,3 +276,10 @@ def test_pages_speak_the_owners_chat_language(client, owner, store):
     assert '<html lang="th">' in client.get("/dashboard/").text
     assert '<html lang="en">' in client.get("/dashboard/?lang=en").text
     assert '<html lang="en">' in client.get("/dashboard/funnel").text  # remembered
+
+
+def test_a_language_chosen_on_the_sign_in_page_carries_on(client, owner):
+    path = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    assert '<html lang="zh-Hant">' in client.get(f"{path}?lang=zh_Hant").text
+    client.post(path)
+    assert '<html lang="zh-Hant">' in client.get("/dashboard/").text

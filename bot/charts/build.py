@@ -66,6 +66,8 @@ def image(services, spec: ChartSpec, fmt: str = "png") -> bytes:
 def draw(services, spec: ChartSpec, fmt: str = "png") -> bytes:
     t = translator(spec.locale)
     size = render.SIZES.get(spec.size, render.SIZES["wide"])
+    if spec.kind == "campaign":
+        size = render.TALL.get(spec.size, size)
     build = BUILDERS[spec.kind](services, spec, t)
     return render.draw(build, size, fmt)
 

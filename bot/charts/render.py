@@ -44,6 +44,8 @@ SIZES = {
     "wide": Size(1200, 600, 200),
     "narrow": Size(640, 560, 200),
 }
+# Charts of two panels need a taller picture on a phone.
+TALL = {"narrow": Size(640, 900, 200)}
 Number = Callable[[float], str]
 
 
@@ -129,7 +131,9 @@ def ab_comparison(
     if not arms:
         empty(figure, empty_message)
         return
-    left, right = figure.subplots(1, 2)
+    # On a phone the two panels go one above the other, so their labels keep room.
+    tall = figure.get_figheight() > figure.get_figwidth()
+    left, right = figure.subplots(2, 1) if tall else figure.subplots(1, 2)
     colours = [TREATMENT, HOLDOUT, *[ACCENT] * (len(arms) - 2)]
     results = [result for _label, result in arms]
     panels = (

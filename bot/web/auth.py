@@ -84,9 +84,12 @@ def signin(token: str):
         return _refuse("not-owner")
     secret = secrets.token_urlsafe(32)
     store.start_web_session(_key(secret), link["line_user_id"], utcnow() + SESSION_LIFETIME)
+    lang = session.get("lang")  # a language chosen on the sign-in page carries on
     session.clear()
     session.permanent = True
     session["sid"] = secret
+    if lang:
+        session["lang"] = lang
     return redirect(url_for("dashboard.overview"), code=303)
 
 
