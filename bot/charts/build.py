@@ -173,7 +173,10 @@ def _rfm(services, spec: ChartSpec, t: Translator) -> Callable:
         columns=[str(fm) for fm in range(1, 6)],
         values=[grid[r - 1] for r in recency],
         label=t.number,
-        notes=[[labels.rfm_group(t, rfm.group(r, fm, fm)) for fm in range(1, 6)] for r in recency],
+        # Group names fit a cell on a laptop or in chat; on a phone the table names them.
+        notes=None
+        if spec.size == "narrow"
+        else [[labels.rfm_group(t, rfm.group(r, fm, fm)) for fm in range(1, 6)] for r in recency],
         title="",
         xlabel=t._("Frequency and spend (5 = most)"),
         ylabel=t._("Recency (5 = most recent)"),

@@ -7,6 +7,7 @@ from flask import current_app, g, request, session, url_for
 from bot.analytics import messages
 from bot.charts import labels
 from bot.i18n import LOCALES, translator
+from handlers.labels import TIER_NAMES
 
 
 def use_locale(line_user_id: str | None) -> None:
@@ -36,6 +37,7 @@ def template_helpers() -> dict:
         "money": lambda minor: labels.money_whole(t, minor),
         "money_exact": t.money,
         "lang_url": _lang_url,
+        "tier": lambda name: t._(TIER_NAMES[name]) if name in TIER_NAMES else (name or "—").title(),
         "signed_points": lambda share: messages.signed_points(t, share),
         "pp": lambda share: t._(
             "%(value)s percentage points", value=messages.signed_points(t, share)
