@@ -16,7 +16,7 @@ from PIL import Image
 
 from bot.analytics.campaign_report import GroupResult
 from bot.analytics.stats import Interval
-from bot.charts import fonts, labels, render
+from bot.charts import build, fonts, labels, render
 from bot.charts.specs import ChartSpec, chart_url, for_chat, make_token
 from bot.i18n import translator
 from bot.store import utcnow
@@ -102,10 +102,10 @@ def sample_figures(locale: str) -> dict:
     ("locale", "size"), [("th", "flex"), ("th", "narrow"), ("zh_Hant", "wide"), ("en", "flex")]
 )
 def test_every_chart_is_a_png_of_its_size_with_no_missing_glyphs(locale, size):
-    for kind, build in sample_figures(locale).items():
+    for kind, figure in sample_figures(locale).items():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            data = render.draw(build, render.SIZES[size])
+            data = render.draw(figure, render.SIZES[size])
         missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
         assert missing == [], (kind, missing)
         assert png_size(data) == (render.SIZES[size].width, render.SIZES[size].height), kind
@@ -196,3 +196,23 @@ def test_stats_shows_a_revenue_chart_line_can_fetch(client, owner, cashier, memb
     assert response.status_code == 200
     assert png_size(response.data) == (1000, 650)
     assert "public" in response.headers["Cache-Control"]
+
+
+def test_a_chart_url_always_shows_the_same_picture(
+    client, owner, cashier, member, store, monkeypatch
+):
+    """LINE fetching a hero again (any web process, days later) gets what the message showed."""
+    code = store.member_by_line_id(member.id)["code"]
+    cashier.says(f"/earn {code} 350 asoke")
+    [summary] = owner.says("/stats 7d")
+    path = local_path(summary["contents"]["hero"]["url"])
+    first = client.get(path).data
+
+    cashier.says(f"/earn {code} 9000 asoke")
+    # Another web process: nothing drawn in its memory yet.
+    monkeypatch.setattr(build, "_images", build._Cache(build.CACHE_SIZE))
+    assert client.get(path).data == first
+    assert store.db.chart_images.count_documents({}) == 1
+    # A new /stats message gets a new chart, with the new purchase in it.
+    [later] = owner.says("/stats 7d")
+    assert client.get(local_path(later["contents"]["hero"]["url"])).data != first

@@ -9,6 +9,7 @@ fixes the as-of time), so LINE's repeated fetches and a page reload are free.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -54,13 +55,20 @@ _kpis = _Cache(16)
 
 
 def image(services, spec: ChartSpec, fmt: str = "png") -> bytes:
-    """The chart as PNG or SVG bytes, drawn once per spec and process."""
-    key = (services.config.MONGODB_DB, spec, fmt)
-    cached = _images.get(key)
-    if cached is None:
-        cached = draw(services, spec, fmt)
-        _images.put(key, cached)
-    return cached
+    """The chart as PNG or SVG bytes: drawn once, then kept until its URL expires.
+
+    Kept in this process and in the database, so every web process (and LINE,
+    fetching a hero image again days later) gets the very same picture.
+    """
+    key = hashlib.sha256(repr((spec, fmt)).encode()).hexdigest()
+    local = (services.config.MONGODB_DB, key)
+    found = _images.get(local) or services.store.chart_image(key)
+    if found is None:
+        found = draw(services, spec, fmt)
+        expires = datetime.fromtimestamp(spec.expires or spec.at, UTC)
+        services.store.save_chart_image(key, found, expires)
+    _images.put(local, found)
+    return found
 
 
 def draw(services, spec: ChartSpec, fmt: str = "png") -> bytes:

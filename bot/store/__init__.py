@@ -9,6 +9,7 @@ atomic writes and unique keys for idempotency.
 from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
+from bot.store.charts import ChartStore
 from bot.store.dashboard import DashboardStore
 from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
@@ -36,6 +37,7 @@ class Store(
     AuditStore,
     SettingsStore,
     DashboardStore,
+    ChartStore,
 ):
     """All queries, grouped by the collections they serve."""
 

@@ -7,7 +7,6 @@ from flask import current_app, g, request, session, url_for
 from bot.analytics import messages
 from bot.charts import labels
 from bot.i18n import LOCALES, translator
-from handlers.labels import TIER_NAMES
 
 
 def use_locale(line_user_id: str | None) -> None:
@@ -26,6 +25,9 @@ def use_locale(line_user_id: str | None) -> None:
 
 def template_helpers() -> dict:
     """`_`, number and money formats in the page's language, for every template."""
+    # handlers/ imports this package (for /dashboard); import its labels when rendering.
+    from handlers.labels import TIER_NAMES  # noqa: PLC0415
+
     t = g.get("t") or translator(current_app.extensions["samachik"].config.DEFAULT_LOCALE)
     return {
         "_": t._,
