@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean chromium
+.PHONY: test demo demo-reset devdb venv lint format i18n bench clean chromium
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ test: venv devdb chromium
 
 demo: venv devdb
 	$(PY) tools/demo.py
+
+# The demo keeps its database (and the seeded history) in .demo/ between runs.
+demo-reset:
+	rm -rf .demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -27,7 +27,7 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.points import load_rules
@@ -62,19 +62,20 @@ def day_purchases(branches: dict[str, str], branch: str | None = None) -> Iterat
 # -- building from the source (pure) ----------------------------------------------------------
 
 
-def day_rollups_from(purchases: Iterable[dict]) -> dict[str, dict[str, str]]:
-    """local date → branch → packed purchases, for active purchases."""
-    days: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+def day_rollups_from(purchases: Iterable[dict], into: dict | None = None) -> dict:
+    """local date → branch → list of packed purchases (active ones); adds to `into`."""
+    days = into if into is not None else {}
     for purchase in purchases:
-        days[purchase["local_date"]][purchase.get("branch") or "_"].append(purchase_token(purchase))
-    return {day: {b: " ".join(t) for b, t in branches.items()} for day, branches in days.items()}
+        branches = days.setdefault(purchase["local_date"], {})
+        branches.setdefault(purchase.get("branch") or "_", []).append(purchase_token(purchase))
+    return days
 
 
-def points_rollups_from(entries: Iterable[dict]) -> dict[str, dict]:
-    """UTC date → {hour: {movement: points, "rewards": {reward: count}}}."""
-    days: dict[str, dict] = {}
+def points_rollups_from(entries: Iterable[dict], into: dict | None = None) -> dict[str, dict]:
+    """UTC date → {hour: {movement: points, "rewards": {reward: count}}}; adds to `into`."""
+    days = into if into is not None else {}
     for entry in entries:
-        at = entry["created_at"]
+        at = entry["created_at"].astimezone(UTC)
         hour = days.setdefault(at.strftime("%Y-%m-%d"), {}).setdefault(f"{at.hour:02d}", {})
         bucket = ledger_bucket(entry)
         hour[bucket] = hour.get(bucket, 0) + entry["amount"]
@@ -83,6 +84,13 @@ def points_rollups_from(entries: Iterable[dict]) -> dict[str, dict]:
             rewards = hour.setdefault("rewards", {})
             rewards[reward] = rewards.get(reward, 0) + (1 if entry["amount"] < 0 else -1)
     return days
+
+
+def write(store: Store, days: dict, points: dict) -> None:
+    """Store rollups built in memory (the demo history writes its past this way)."""
+    for day, branches in days.items():
+        store.replace_day_rollup(day, {b: " ".join(tokens) for b, tokens in branches.items()})
+    store.replace_points_rollups(points)
 
 
 def member_snapshot_from(members: Iterable[dict], top_tier: str, tz: ZoneInfo, now) -> dict:
@@ -166,7 +174,9 @@ def rebuild(store: Store, tz: ZoneInfo, fix: bool = True) -> list[str]:
             purchases.append(purchase)
             continue
         if day is not None:
-            differing += _settle_day(store, day, day_rollups_from(purchases).get(day, {}), fix)
+            rebuilt = day_rollups_from(purchases).get(day, {})
+            packed = {branch: " ".join(tokens) for branch, tokens in rebuilt.items()}
+            differing += _settle_day(store, day, packed, fix)
             seen.add(day)
         if purchase is not None:
             day, purchases = purchase["local_date"], [purchase]

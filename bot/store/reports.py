@@ -19,9 +19,12 @@ behind; `flask --app bot rollups --check` finds that and `rollups` rebuilds them
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
+import bson
+from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
@@ -29,6 +32,7 @@ from bot.store.base import StoreBase, utcnow
 
 MAX_ATTEMPTS = 50
 STREAM_BATCH = 5000
+CODEC = CodecOptions(tz_aware=True)
 
 
 def purchase_token(purchase: dict) -> str:
@@ -109,7 +113,7 @@ class ReportStore(StoreBase):
 
     def roll_ledger(self, entry: dict) -> None:
         """Count a new ledger entry in its UTC day and hour."""
-        at = entry["created_at"]
+        at = entry["created_at"].astimezone(UTC)
         day, hour = at.strftime("%Y-%m-%d"), f"{at.hour:02d}"
         update = {f"{hour}.{ledger_bucket(entry)}": entry["amount"]}
         reward = entry.get("reward_id")
@@ -160,17 +164,34 @@ class ReportStore(StoreBase):
             "coupon": 1,
         }
         cursor = self.db.purchases.find(query, fields).sort("created_at", ASCENDING)
-        return cursor.batch_size(STREAM_BATCH)
+        return self._drained(cursor)
 
     def stream_ledger(self):
         fields = {"amount": 1, "kind": 1, "created_at": 1, "reward_id": 1}
-        return self.db.ledger.find({}, fields).batch_size(STREAM_BATCH)
+        return self._drained(self.db.ledger.find({}, fields))
 
     def stream_run_rows(self, campaign_id: str, run_id: str) -> Iterator[dict]:
         """A run's delivery rows: member, group and status."""
         query = {"campaign_id": campaign_id, "run_id": run_id}
         fields = {"member_id": 1, "group": 1, "status": 1, "_id": 0}
-        return self.db.deliveries.find(query, fields).batch_size(STREAM_BATCH)
+        return self._drained(self.db.deliveries.find(query, fields))
+
+    def _drained(self, cursor) -> Iterator[dict]:
+        """Documents of a cursor; on FerretDB read to the end into a temporary file first.
+
+        On FerretDB's SQLite an open read cursor holds a read transaction that makes
+        every writer (a staff earn in the web process too) wait, so a report must not
+        keep one open while it works (as `member_pages` for members).
+        """
+        cursor = cursor.batch_size(STREAM_BATCH)
+        if not self.serialises_writes:
+            yield from cursor
+            return
+        with tempfile.TemporaryFile() as spool:
+            for doc in cursor:
+                spool.write(bson.encode(doc))
+            spool.seek(0)
+            yield from bson.decode_file_iter(spool, CODEC)
 
     # -- campaign reads ------------------------------------------------------------------------
 
