@@ -283,3 +283,13 @@ def test_a_language_chosen_on_the_sign_in_page_carries_on(client, owner):
     assert '<html lang="zh-Hant">' in client.get(f"{path}?lang=zh_Hant").text
     client.post(path)
     assert '<html lang="zh-Hant">' in client.get("/dashboard/").text
+
+
+def test_owner_pages_are_never_cached_framed_or_referred(signed_in, client, owner):
+    for path in ("/dashboard/", "/dashboard/members", "/dashboard/export/members.csv"):
+        headers = signed_in.get(path).headers
+        assert "no-store" in headers["Cache-Control"], path
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+    link = path_of(link_in(texts(owner.says("/dashboard"))[0]))
+    assert client.get(link).headers["Referrer-Policy"] == "no-referrer"

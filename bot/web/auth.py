@@ -38,6 +38,19 @@ SESSION_LIFETIME = timedelta(hours=12)
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")
 
 
+def private(response):
+    """Owner pages hold the shop's figures and members' details: no caches, no frames,
+    and no sign-in token leaking out in a Referer header."""
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+bp.after_request(private)
+
+
 def _key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -70,7 +83,7 @@ def signin_page(token: str):
     if reason:
         return _refuse(reason)
     use_locale(link["line_user_id"])
-    return render_template("dashboard/signin.html", token=token), 200, {"Cache-Control": "no-store"}
+    return render_template("dashboard/signin.html", token=token)
 
 
 @bp.post("/signin/<token>")

@@ -21,7 +21,7 @@ from bot.i18n import N_
 from bot.member_codes import clean, looks_like_code
 from bot.profile_fields import InvalidAnswer, parse_phone
 from bot.rewards import reward_name
-from bot.web.auth import SESSION_LIFETIME, owner_required
+from bot.web.auth import SESSION_LIFETIME, owner_required, private
 
 bp = Blueprint(
     "dashboard",
@@ -31,6 +31,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+bp.after_request(private)
 
 STATUS_LABELS = {
     "draft": N_("draft"),
