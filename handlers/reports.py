@@ -61,9 +61,9 @@ def set_value(ctx: Context, words: list[str]) -> list:
     return [
         text(
             ctx._(
-                "Saved: a message costs %(message)s, a point is worth %(point)s.",
-                message=ctx.t.money(saved.message_cost, saved.currency),
-                point=ctx.t.money(saved.point_value, saved.currency),
+                "Saved: a message costs %(cost)s, a point is worth %(value)s.",
+                cost=ctx.t.money(saved.message_cost, saved.currency),
+                value=ctx.t.money(saved.point_value, saved.currency),
             )
         )
     ]

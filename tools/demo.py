@@ -60,6 +60,7 @@ class Demo:
         self.data_dir = data_dir
         self.ports = ports
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.members = os.environ.get("DEMO_MEMBERS", "2000")  # the seeded history's size
         self.log_dir = data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -97,7 +98,10 @@ class Demo:
         client = connect(db_uri, timeout_ms=500)
         wait_until(lambda: client.admin.command("ping"), "the dev database")
         subprocess.run(
-            [str(BIN / "flask"), "--app", "bot", "seed-demo"], cwd=ROOT, env=self.env, check=True
+            [str(BIN / "flask"), "--app", "bot", "seed-demo", "--members", self.members],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
         )
         self.start(
             "web",

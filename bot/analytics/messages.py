@@ -212,7 +212,7 @@ def results_message(t: Translator, report: CampaignReport, tz):
 def _change(t: Translator, metric: Metric, kind: str) -> tuple[str, str]:
     """The change against the previous period, and its colour."""
     change = metric.change
-    if change is None:
+    if not change:
         return "", GREY
     colour = GREEN if change > 0 else RED if change < 0 else GREY
     if kind == "share":
@@ -304,7 +304,7 @@ def stats_rows(t: Translator, k: Kpis, currency: str = "THB") -> list[dict]:
         _row(t, t._("Retention"), k.retention, "share"),
         _row(t, t._("Repeat-purchase rate"), k.repeat_rate, "share"),
         _section(t._("Members")),
-        _row(t, t._("Members"), k.members_total),
+        _row(t, t._("All members"), k.members_total),
         _row(t, t._("New members"), k.members_new),
         _row(t, t._("Lifetime revenue per member"), k.clv, "money", currency),
     ]
