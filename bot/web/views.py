@@ -253,7 +253,7 @@ def campaign(campaign_id: str):
         report=report,
         status=g.t._(STATUS_LABELS.get(report.status, report.status)),
         verdict=g.t._(VERDICTS.get(report.total.verdict, report.total.verdict)),
-        verdicts={k: g.t._(v) for k, v in VERDICTS.items()},
+        outcomes={k: g.t._(v) for k, v in OUTCOMES.items()},
         ab_chart=chart("campaign", int(now.timestamp()), campaign_id=campaign_id),
         treatment=g.t._(labels.TREATMENT),
         holdout=g.t._(labels.HOLDOUT),
