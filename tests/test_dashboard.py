@@ -6,11 +6,15 @@ import csv
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
 
+from bot import create_app, demo_history
+from bot.analytics.campaign_report import campaign_report
 from bot.store import utcnow
+from bot.web.auth import issue_link
 from simulator import events, texts
 
 
@@ -97,7 +101,6 @@ def test_staff_and_customers_cannot_get_a_link(client, cashier, member, store):
 
 def test_a_link_made_for_someone_who_is_not_an_owner_lets_nobody_in(client, services, cashier):
     """Even a genuine link is refused if its LINE id is not (or no longer) an owner."""
-    from bot.web.auth import issue_link
 
     path = path_of(issue_link(services, cashier.id))
     response = client.post(path)
@@ -130,7 +133,6 @@ def test_the_session_lasts_12_hours_and_sign_out_ends_it(client, owner):
 
 
 def test_the_cookie_is_secure_in_production(config, mongo_uri):
-    from bot import create_app
 
     production = create_app(
         {
@@ -293,3 +295,22 @@ def test_owner_pages_are_never_cached_framed_or_referred(signed_in, client, owne
         assert headers["Referrer-Policy"] == "no-referrer"
     link = path_of(link_in(texts(owner.says("/dashboard"))[0]))
     assert client.get(link).headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_campaign_results_csv_has_each_run_and_the_total_as_reported(signed_in, services):
+    now = utcnow()
+    demo_history.generate(services.store, now=now, tz=services.config.tz, members=120)
+    campaign_id = demo_history.WINBACK["id"]
+    report = campaign_report(services.store, campaign_id, now=utcnow(), config=services.config)
+
+    rows = rows_of(signed_in.get(f"/dashboard/export/campaigns/{campaign_id}.csv"))
+    assert [r["scope"] for r in rows] == [run.run_id for run in report.runs] + ["total"]
+    total = rows[-1]
+    assert int(total["treatment_members"]) == report.total.treatment.members
+    assert int(total["holdout_purchasers"]) == report.total.holdout.purchasers
+    assert total["verdict"] == report.total.verdict
+    assert Decimal(total["treatment_revenue"]) * 100 == report.total.treatment.revenue
+    assert int(total["sent"]) == report.counts.sent
+    # Campaign results name no one.
+    assert not {"member_id", "phone", "first_name"} & set(total)
+    assert signed_in.get("/dashboard/export/campaigns/NOPE.csv").status_code == 404

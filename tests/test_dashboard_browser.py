@@ -18,7 +18,7 @@ import pytest
 import time_machine
 from werkzeug.serving import make_server
 
-from bot import create_app
+from bot import create_app, demo_history
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.kpis import merchant_kpis
 from bot.charts import labels
@@ -150,17 +150,16 @@ def test_the_overview_shows_the_computed_kpis(shop, browser, sim, lang, viewport
     ("lang", "viewport", "device"), [("en", PHONE, "phone"), ("th", LAPTOP, "laptop")]
 )
 def test_a_campaign_report_shows_the_computed_results(shop, browser, sim, lang, viewport, device):
-    from bot.demo_history import WINBACK
 
     services = shop.extensions["samachik"]
     page = signed_in_page(browser, sim, viewport, lang)
     page.click('nav a[href^="/dashboard/campaigns"]')
-    page.click(f'a[href="/dashboard/campaigns/{WINBACK["id"]}"]')
+    page.click(f'a[href="/dashboard/campaigns/{demo_history.WINBACK["id"]}"]')
     page.wait_for_load_state("networkidle")
     assert charts_loaded(page)
 
     report = campaign_report(
-        services.store, WINBACK["id"], now=datetime.now(UTC), config=services.config
+        services.store, demo_history.WINBACK["id"], now=datetime.now(UTC), config=services.config
     )
     t = translator(lang)
     total = report.total
