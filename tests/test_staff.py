@@ -144,6 +144,8 @@ def test_help_lists_exactly_the_commands_the_sender_may_use(owner, somchai):
         "/untag",
         "/campaign",
         "/journey",
+        "/stats",
+        "/dashboard",
         "/help",
     ]
     assert "/member <code|phone> — look up a member" in staff_help
