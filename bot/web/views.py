@@ -6,7 +6,6 @@ Numbers come from `bot.analytics` (`merchant_kpis`, `retention_cohorts`,
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -68,7 +67,8 @@ def _services():
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    # To the minute: reloads within a minute reuse the charts already drawn.
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def _selection() -> tuple[str, str | None]:
@@ -92,7 +92,7 @@ def chart(kind: str, at: int, **params) -> dict:
             locale=g.lang,
             size=size,
             at=at,
-            expires=int(time.time() + SESSION_LIFETIME.total_seconds()),
+            expires=at + int(SESSION_LIFETIME.total_seconds()),
             **params,
         )
         urls[size] = url_for(
