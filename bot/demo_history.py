@@ -79,7 +79,7 @@ BEHAVIOURS = {
     "big": (0.05, (8, 14), (800, 2500)),
     "occasional": (0.08, (20, 40), (60, 200)),
 }
-WINBACK = {"id": "KWB01", "days_ago": 20, "holdout": 0.2, "coupon": 3000, "lapsed_days": 30}
+WINBACK = {"id": "KWB01", "days_ago": 20, "holdout": 0.25, "coupon": 3000, "lapsed_days": 30}
 NEWS = {"id": "KNW01", "days_ago": 45, "holdout": 0.1}
 SCHEDULED = {"id": "KAT01"}
 # In the win-back window, how many came back: treatment really more than holdout.

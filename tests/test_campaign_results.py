@@ -28,6 +28,7 @@ import time_machine
 from bot import audience, points, privacy, rewards
 from bot.analytics.campaign_report import campaign_report
 from bot.store import utcnow
+from jobs import report_jobs
 from simulator import user_id_for
 
 A_START = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 10:00 in Bangkok
@@ -230,3 +231,22 @@ def test_the_owner_reads_the_results_in_campaign_show(history, owner):
     with time_machine.travel(REPORT_AT, tick=False):
         replies = owner.says("/campaign show KB")
     assert "No holdout: nothing to compare with." in replies[-1]["text"]
+
+
+def test_the_owner_hears_once_when_each_window_closes(history, owner, store, services):
+    line = services.line
+    with time_machine.travel(A_START + timedelta(days=7, hours=1), tick=False):
+        assert report_jobs.announce_closed_windows(store, line, services.config) == ["KA-run1"]
+        assert report_jobs.announce_closed_windows(store, line, services.config) == []
+
+    pushed = owner.inbox[-1]
+    assert pushed["text"].startswith(
+        "Campaign KA “Tea week”: its 7-day attribution window has closed.\n"
+        "Uplift +30.0 percentage points, incremental revenue ฿1,800.00. It worked"
+    )
+    button = pushed["quickReply"]["items"][0]["action"]
+    assert (button["label"], button["text"]) == ("Full report", "/campaign show KA")
+    with time_machine.travel(B_START + timedelta(days=7, hours=1), tick=False):
+        assert report_jobs.announce_closed_windows(store, line, services.config) == ["KB-run1"]
+    assert len(owner.inbox) == 2
+    assert owner.inbox[-1]["text"].endswith("No holdout: nothing to compare with.")
