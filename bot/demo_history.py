@@ -307,6 +307,7 @@ def generate(
     summary.followers = _write_followers(store, history, max(members // 7, 1))
     _write_stock(store, stock)
     summary.members = members
+    _write_totals(store)
     rollups.write(store, days, moves)
     rollups.refresh_members(store, tz, now)
     store.put_setting(MARKER, {**summary.__dict__, "seed": seed, "at": now})
@@ -427,6 +428,9 @@ def _member_past(history: History, person: Person, cuts, stock):
             "local_date": local.date().isoformat(),
             "promotion": earning.promotion.id if earning.promotion else None,
             "tier": tier.name,
+            "key": None,
+            "coupon": None,
+            "flag": None,
             "status": "active",
             "created_at": at,
         }
@@ -467,6 +471,10 @@ def _member_past(history: History, person: Person, cuts, stock):
     stats = stats_from_purchases(purchases, tz) if purchases else None
     if stats:
         member["stats"] = {**stats, "rev": 0}
+        last = purchases[-1]
+        member["last_purchase"] = {
+            k: last[k] for k in ("_id", "amount", "branch", "receipt", "created_at")
+        }
         member["rfm"] = _scores(history, cuts, person.visits)
     return member, purchases, ledger, redemptions
 
@@ -560,6 +568,12 @@ def _write_followers(store: Store, history: History, count: int) -> int:
     return count
 
 
+def _write_totals(store: Store) -> None:
+    """The shop's purchase count and amount, which earns keep up to date (large-sale flag)."""
+    store.db.purchase_totals.delete_one({"_id": "all"})
+    store.purchase_totals()  # counts them once from the purchases
+
+
 def _write_stock(store: Store, stock: dict) -> None:
     for reward_id, _cost, left, _names in REWARDS:
         taken = (left or 0) - (stock[reward_id] or 0) if left is not None else 0
@@ -582,7 +596,10 @@ def _write_campaigns(store: Store, history: History, audiences, owner) -> int:
             history.winback_at,
             "We miss you",
             {"title": "We miss you!", "text": "Hi {first_name}, here is ฿30 off your next tea."},
-            {"coupon": {"kind": "amount", "value": WINBACK["coupon"], "item": None, "days": 14}},
+            {
+                "coupon": {"kind": "amount", "value": WINBACK["coupon"], "item": None, "days": 14},
+                "link": "https://cha-samachik.example/menu",
+            },
         ),
         (
             NEWS,
@@ -602,7 +619,12 @@ def _write_campaigns(store: Store, history: History, audiences, owner) -> int:
             "audience": "lapsed" if spec is WINBACK else "all",
             "filters": "lapsed:30d" if spec is WINBACK else "",
             "template": "coupon" if spec is WINBACK else "news",
-            "content": {**content, "image": None, "button": None, "link": None},
+            "content": {
+                **content,
+                "image": None,
+                "button": "See the menu" if extra.get("link") else None,
+                "link": extra.pop("link", None),
+            },
             "holdout": spec["holdout"],
             "schedule": {"type": "once", "at": at},
             "window_days": campaigns.DEFAULT_WINDOW_DAYS,
@@ -756,15 +778,16 @@ def _write_clicks(store: Store, history: History, run_id: str, rows: list, at: d
     rng = random.Random(f"{history.seed}:clicks")
     docs = [
         {
-            "_id": f"{run_id}:{member_id}",
-            "delivery_id": f"{run_id}:{member_id}",
+            "_id": f"{run_id}:{member_id}",  # one per delivery, as `record_click` keeps them
             "run_id": run_id,
+            "campaign_id": WINBACK["id"],
             "at": at + timedelta(minutes=rng.randint(1, 600)),
+            "opened": rng.randint(1, 3),
         }
         for member_id, status in rows
         if status == "sent" and rng.random() < 0.18
     ]
-    _insert(store, "clicks", docs)
+    _insert(store, "link_clicks", docs)
 
 
 def _insert(store: Store, collection: str, docs: list[dict]) -> None:

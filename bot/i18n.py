@@ -110,7 +110,8 @@ class Translator:
 def _buddhist_date(value: date | datetime, locale: Locale, fmt: str) -> str:
     day = value.date() if isinstance(value, datetime) else value
     text = dates.format_date(day, format=fmt, locale=locale)
-    return text.replace(str(day.year), str(day.year + 543), 1)
+    # Long formats name the era too: the Christian "ค.ศ." becomes the Buddhist "พ.ศ.".
+    return text.replace(str(day.year), str(day.year + 543), 1).replace("ค.ศ.", "พ.ศ.")
 
 
 @functools.cache

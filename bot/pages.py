@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
-
-from bot import links, privacy, qr
+from bot import export, links, privacy, qr
 from bot.i18n import LOCALES, normalise_locale, translator
+from bot.profile_fields import FIELD_LABELS
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -31,24 +39,50 @@ def privacy_notice():
     )
 
 
-@bp.get("/my-data/<token>")
-def my_data_export(token: str):
-    """The member's data as a JSON download; the link is signed and expires in an hour."""
+# The export link carries its token in the URL: keep it out of caches, referrers and indexes.
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def _member_copy(token: str) -> dict:
+    """The member's copy for a valid, unexpired export token; 404 otherwise."""
     services = current_app.extensions["samachik"]
     member_id = links.member_from_export_token(services.config, token)
-    if member_id is None:
+    copy = export.member_copy(services.store, services.config, member_id) if member_id else None
+    if copy is None:
         abort(404)
-    data = services.store.export_member(member_id)
-    if not data["member"] or data["member"].get("status") == "erased":
-        abort(404)
-    body = json.dumps(data, default=str, ensure_ascii=False, indent=2)
+    return copy
+
+
+@bp.get("/my-data/<token>")
+def my_data_page(token: str):
+    """The member's data as a page in their language; the signed link expires in an hour."""
+    copy = _member_copy(token)
+    config = current_app.extensions["samachik"].config
+    t = translator(copy["language"])
+    page = render_template(
+        "my_data.html",
+        _=t._,
+        copy=copy,
+        lang=t.locale,
+        download_url=url_for("pages.my_data_download", token=token),
+        privacy_url=url_for("pages.privacy_notice", lang=t.locale),
+        fields=list(FIELD_LABELS.items()),
+        **export.formatters(t, config.tz),
+    )
+    return Response(page, mimetype="text/html", headers=PRIVATE_HEADERS)
+
+
+@bp.get("/my-data/<token>/download")
+def my_data_download(token: str):
+    """The same copy as a JSON file, for taking it elsewhere (data portability)."""
     return Response(
-        body,
+        export.as_json(_member_copy(token)),
         mimetype="application/json",
-        headers={
-            "Content-Disposition": 'attachment; filename="my-data.json"',
-            "Cache-Control": "no-store",
-        },
+        headers={**PRIVATE_HEADERS, "Content-Disposition": 'attachment; filename="my-data.json"'},
     )
 
 
@@ -81,5 +115,6 @@ def tracked_link(token: str):
     campaign = services.store.campaign(run_id.split("-", 1)[0])
     if campaign is None or not campaign["content"].get("link"):
         abort(404)
-    services.store.record_click(subject, run_id)
+    if not subject.startswith("run:"):  # a preview or test message counts no click
+        services.store.record_click(subject, run_id, campaign["_id"])
     return redirect(campaign["content"]["link"], code=302)

@@ -21,6 +21,8 @@ RULES_SETTING = "earn_rules"
 TIER_WINDOW = timedelta(days=365)
 NOTICE_AHEAD = timedelta(days=14)
 PURCHASE_ID_LENGTH = 8
+IDENTICAL_WINDOW = timedelta(minutes=2)  # the same purchase again within it asks first
+MIN_PURCHASES_FOR_AVERAGE = 10  # below this, the shop's average purchase means little
 
 
 def load_rules(store: Store) -> EarnRules:
@@ -103,17 +105,34 @@ def award_signup_bonus(store: Store, member_id: str, tz: ZoneInfo) -> int:
 @dataclass
 class EarnResult:
     purchase: dict | None
-    earning: Earning | None
+    earning: Earning | None  # None when the purchase had been recorded before
     balance: int
     tier_before: Tier | None = None
     tier_after: Tier | None = None
     duplicate_of: str | None = None
+    refused: str | None = None  # the coupon's problem: unknown, used, expired, min-spend
+    already: bool = False  # this earn's key had recorded the purchase before
 
     @property
     def upgraded(self) -> bool:
         return bool(self.tier_after and self.tier_before) and (
             self.tier_after.min_spend > self.tier_before.min_spend
         )
+
+
+def new_purchase_id() -> str:
+    return new_code(PURCHASE_ID_LENGTH)
+
+
+def large_purchase_flag(rules: EarnRules, amount: int, totals: tuple[int, int]) -> dict | None:
+    """What to record on a purchase of `flag_factor` times the shop's average or more."""
+    count, total = totals
+    if not rules.flag_factor or count < MIN_PURCHASES_FOR_AVERAGE:
+        return None
+    average = total // count
+    if amount < rules.flag_factor * average:
+        return None
+    return {"reason": "large", "average": average, "factor": rules.flag_factor}
 
 
 def earn(
@@ -124,17 +143,26 @@ def earn(
     staff_id: str,
     receipt: str | None,
     tz: ZoneInfo,
+    *,
+    purchase_id: str | None = None,
+    key: str | None = None,
+    coupon: str | None = None,
 ) -> EarnResult:
-    """Record a purchase and credit its points; a repeated receipt is refused."""
+    """Record a purchase and credit its points; a repeated receipt is refused.
+
+    With a `purchase_id` already recorded (a redelivered earn), the purchase is
+    finished, never recorded twice: its stats count once and its points are a
+    ledger entry keyed by the purchase.
+    """
     rules = load_rules(store)
     now = utcnow()
     local = now.astimezone(tz)
     tier = rules.tier_named(member.get("tier"))
     earning = points_for(rules, amount, branch, local, tier)
-    purchase_id = new_code(PURCHASE_ID_LENGTH)
+    purchase_id = purchase_id or new_purchase_id()
     if receipt:
         taken_by = store.claim_receipt(branch, receipt, purchase_id)
-        if taken_by is not None:
+        if taken_by not in (None, purchase_id):
             return EarnResult(None, None, member.get("points", 0), duplicate_of=taken_by)
     purchase = {
         "_id": purchase_id,
@@ -149,27 +177,57 @@ def earn(
         "local_date": local.date().isoformat(),
         "promotion": earning.promotion.id if earning.promotion else None,
         "tier": tier.name,
+        "key": key,
+        "coupon": coupon,
+        "flag": large_purchase_flag(rules, amount, store.purchase_totals()),
     }
-    purchase = store.insert_purchase(purchase)
-    store.record_visit(member["_id"], purchase)
-    store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)
-    if earning.points > 0:
-        credit(
-            store,
-            member["_id"],
-            earning.points,
-            "earn",
-            f"purchase:{purchase_id}",
-            tz,
-            rules,
-            in_debt=member.get("points", 0) < 0,
-            purchase_id=purchase_id,
-            branch=branch,
-        )
+    purchase, created = store.insert_purchase(purchase)
+    if purchase["status"] == "active":
+        store.record_visit(member["_id"], purchase)
+        store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)
+        if purchase["points"] > 0:
+            credit(
+                store,
+                member["_id"],
+                purchase["points"],
+                "earn",
+                f"purchase:{purchase_id}",
+                tz,
+                rules,
+                in_debt=member.get("points", 0) < 0 if created else None,
+                purchase_id=purchase_id,
+                branch=purchase["branch"],
+            )
     # An upgrade at the counter is announced in the member's receipt (handlers/earn.py).
     before, after = evaluate_tier(store, rules, member["_id"], member.get("tier"), announced=True)
     balance = store.member_by_id(member["_id"])["points"]
+    if not created:
+        return EarnResult(purchase, None, balance, before, after, already=True)
     return EarnResult(purchase, earning, balance, before, after)
+
+
+def recent_identical(
+    store: Store, member: dict, amount: int, branch: str | None, receipt: str | None, key: str
+) -> dict | None:
+    """The member's active purchase of the same amount at the same branch in the last 2 minutes.
+
+    Purchases with a receipt number are told apart by it (a repeated one is
+    refused); the purchase this earn's `key` recorded is not "another". Read from
+    the summary on the member document, so the check costs no query unless it matches.
+    """
+    last = member.get("last_purchase") or {}
+    if (
+        receipt
+        or last.get("receipt")
+        or (last.get("amount"), last.get("branch")) != (amount, branch)
+    ):
+        return None
+    if last["created_at"] < utcnow() - IDENTICAL_WINDOW:
+        return None
+    previous = store.purchase(last["_id"])
+    if previous is None or previous["status"] != "active" or previous.get("key") == key:
+        return None  # voided, or this very earn (a redelivery or a second tap)
+    return previous
 
 
 @dataclass
@@ -177,7 +235,7 @@ class VoidResult:
     purchase: dict | None
     reversed_points: int
     balance: int
-    refused: str | None = None  # "unknown" or "already-voided"
+    refused: str | None = None  # "unknown", "already-voided" or "other-branch"
 
 
 def rebuild_stats(store: Store, member_id: str, tz: ZoneInfo) -> dict:
@@ -187,11 +245,18 @@ def rebuild_stats(store: Store, member_id: str, tz: ZoneInfo) -> dict:
     return stats
 
 
-def void(store: Store, purchase_id: str, by: str, tz: ZoneInfo) -> VoidResult:
-    """Reverse a purchase and its points once; the balance may go negative."""
+def void(
+    store: Store, purchase_id: str, by: str, tz: ZoneInfo, only_branch: str | None = None
+) -> VoidResult:
+    """Reverse a purchase and its points once; the balance may go negative.
+
+    `only_branch`: the voider may only reverse that branch's purchases (staff of a branch).
+    """
     existing = store.purchase(purchase_id)
     if existing is None:
         return VoidResult(None, 0, 0, refused="unknown")
+    if only_branch and existing.get("branch") != only_branch:
+        return VoidResult(existing, 0, 0, refused="other-branch")
     purchase = store.void_purchase(purchase_id, by)
     if purchase is None:
         return VoidResult(existing, 0, 0, refused="already-voided")

@@ -19,6 +19,11 @@ from datetime import date, datetime
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# A receipt number: letters and digits (and - / # . _ after the first), at least one digit,
+# so a stray word after the amount ("350 baht") is not taken for one.
+DEFAULT_RECEIPT_PATTERN = r"(?=[^0-9]*[0-9])[A-Za-z0-9][A-Za-z0-9\-/#._]*"
+MAX_RECEIPT = 40
+FLAG_FACTOR_RANGE = (2, 100)  # `/rule flag`, or 0 = never flag
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class EarnRules:
     expiry_months: int = 12  # 0 = points never expire
     max_amount: int = 10_000_000  # ฿100,000: a typo guard for /earn
     signup_bonus: int = 50
+    # Flag an earn of this many times the shop's average purchase to the owners (0 = never).
+    flag_factor: float = 10.0
+    receipt_pattern: str = ""  # a regular expression; "" = DEFAULT_RECEIPT_PATTERN
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
     promotions: tuple[Promotion, ...] = field(default_factory=tuple)
 
@@ -101,6 +109,17 @@ class EarnRules:
 
     def tier_named(self, name: str | None) -> Tier:
         return next((t for t in self.tiers if t.name == name), self.tiers[0])
+
+    def is_receipt(self, word: str) -> bool:
+        """Whether a word typed after the amount is shaped like a receipt number.
+
+        Always ASCII and at most 40 characters, whatever the pattern: a receipt number
+        travels in the counter's question buttons, whose data LINE caps at 300.
+        """
+        pattern = self.receipt_pattern or DEFAULT_RECEIPT_PATTERN
+        return (
+            word.isascii() and len(word) <= MAX_RECEIPT and re.fullmatch(pattern, word) is not None
+        )
 
 
 @dataclass(frozen=True)

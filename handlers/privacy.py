@@ -6,7 +6,7 @@ from bot import links, privacy
 from bot.context import Context
 from bot.i18n import N_
 from bot.messages import tap, text
-from bot.registry import Registry, Role
+from bot.registry import Registry
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword, yes_or_no
 from handlers.profile import not_member_yet
@@ -118,7 +118,7 @@ def my_data(ctx: Context) -> list:
     )
     lines.append(
         ctx._(
-            "Full copy (JSON, link valid for 1 hour): %(url)s",
+            "Your full copy, to read or download (link valid for 1 hour): %(url)s",
             url=links.export_url(ctx.config, member["_id"]),
         )
     )
@@ -169,7 +169,7 @@ def confirm_erasure(ctx: Context) -> list:
     ctx.store.clear_conversation(member["_id"])
     if not choice:
         return [text(ctx._("Nothing was deleted."))]
-    erase(ctx, member)
+    privacy.erase(ctx.store, ctx.config, member)
     return [
         text(
             ctx._(
@@ -181,11 +181,3 @@ def confirm_erasure(ctx: Context) -> list:
             )
         )
     ]
-
-
-def erase(ctx: Context, member: dict) -> None:
-    """Right to erasure: personal fields, the LINE link, staff access and audit arguments."""
-    ctx.store.erase_member(member["_id"])
-    ctx.store.scrub_audit_subject(member["_id"])
-    if ctx.role == Role.STAFF:
-        ctx.store.remove_staff(ctx.user_id)

@@ -19,6 +19,7 @@ from bot.registry import Registry, normalise
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword
 from handlers.signup import ask as ask_signup_question
+from handlers.signup import too_many_phone_tries
 
 LANGUAGE_WORDS = {
     "th": ("th", "thai", "ไทย", "ภาษาไทย", "泰文", "泰語"),
@@ -150,6 +151,8 @@ def edit_answer(ctx: Context) -> list:
             value = parse(field, raw, ctx.today())
         except InvalidAnswer as problem:
             return [text(ctx._(problem.message, **problem.params)), *_ask_edit(ctx, field)]
+    if field == "phone" and (refusal := too_many_phone_tries(ctx)):
+        return refusal
     if field == "phone" and not _move_phone(ctx, member, value):
         refusal = ctx._(
             "This phone number is already registered to another member. "

@@ -8,7 +8,7 @@ consent is given.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import flex_templates
 from bot import audience, points, privacy
@@ -16,7 +16,14 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.member_codes import new_code
 from bot.messages import pick_date, say, tap, text
-from bot.profile_fields import FIELD_LABELS, GENDER_LABELS, GENDERS, InvalidAnswer, parse
+from bot.profile_fields import (
+    FIELD_LABELS,
+    GENDER_LABELS,
+    GENDERS,
+    InvalidAnswer,
+    display_phone,
+    parse,
+)
 from bot.registry import Registry
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword, merchant_name, yes_or_no
@@ -24,6 +31,10 @@ from handlers.common import is_cancel, keyword, merchant_name, yes_or_no
 STEPS = ("first_name", "last_name", "gender", "birthday", "phone", "email", "privacy", "marketing")
 PROFILE_STEPS = STEPS[:6]
 MAX_CODE_ATTEMPTS = 20
+# Phone numbers a user may type per hour (signup and `edit`): enough for typos,
+# too few to test which numbers belong to members.
+PHONE_TRIES = 5
+PHONE_WINDOW = timedelta(hours=1)
 
 
 def register(registry: Registry) -> None:
@@ -71,6 +82,8 @@ def answer(ctx: Context) -> list:
         value = _validate(ctx, step, reply)
     except InvalidAnswer as problem:
         return [text(ctx._(problem.message, **problem.params)), *ask(ctx, step)]
+    if step == "phone" and (refusal := too_many_phone_tries(ctx)):
+        return refusal
 
     if step == "privacy" and not value:
         return decline(ctx)
@@ -127,17 +140,25 @@ def _validate(ctx: Context, step: str, raw: str):
         if choice is None:
             raise InvalidAnswer(N_("Please pick one of the buttons below."))
         return choice
-    value = parse(step, raw, ctx.today())
-    if step == "phone":
-        owner = ctx.store.phone_owner(value)
-        if owner not in (None, ctx.member["_id"]):
-            raise InvalidAnswer(
-                N_(
-                    "This phone number is already registered to another member. "
-                    "If it is yours, please ask our staff for help, or type another number."
-                )
+    # A number another member has is not refused here: before consent, that would
+    # tell anyone whose number is registered. `complete` deals with it.
+    return parse(step, raw, ctx.today())
+
+
+def too_many_phone_tries(ctx: Context) -> list | None:
+    """Count a phone number typed; past PHONE_TRIES an hour, a polite no (nothing is lost)."""
+    retry_at = ctx.store.count_phone_try(ctx.member["_id"], PHONE_TRIES, PHONE_WINDOW)
+    if retry_at is None:
+        return None
+    return [
+        text(
+            ctx._(
+                "You have typed several phone numbers in a short time. Please try again "
+                "after %(time)s, or ask our staff for help. Your other answers are kept.",
+                time=ctx.t.time(retry_at, ctx.config.tz),
             )
-    return value
+        )
+    ]
 
 
 def _reask(ctx: Context, step: str) -> list:
@@ -235,19 +256,16 @@ def decline(ctx: Context) -> list:
 
 
 def complete(ctx: Context, answers: dict) -> list:
-    """Claim the phone, give a member code, store profile and consents, credit the bonus."""
+    """Claim the phone, give a member code, store profile and consents, credit the bonus.
+
+    A number another member already has is left out (never stored twice) and the
+    member is told so, now that they have consented; the signup itself goes through.
+    """
     member_id = ctx.member["_id"]
-    if not ctx.store.claim_phone(answers["phone"], member_id):
-        ctx.store.set_conversation(
-            member_id, {**ctx.conversation, "step": "phone", "answers": answers}
-        )
-        refusal = ctx._(
-            "This phone number is already registered to another member. "
-            "If it is yours, please ask our staff for help, or type another number."
-        )
-        return [text(refusal), *ask(ctx, "phone")]
+    phone_taken = not ctx.store.claim_phone(answers["phone"], member_id)
     code = _claim_code(ctx, member_id)
-    profile = {field: answers[field] for field in PROFILE_STEPS if answers.get(field)}
+    kept = [f for f in PROFILE_STEPS if answers.get(f) and not (f == "phone" and phone_taken)]
+    profile = {field: answers[field] for field in kept}
     profile["birth_month"] = int(answers["birthday"][5:7])
     consents = [
         privacy.consent("privacy", True, "signup"),
@@ -258,7 +276,17 @@ def complete(ctx: Context, answers: dict) -> list:
     bonus = points.award_signup_bonus(ctx.store, member_id, ctx.config.tz)
     audience.record_welcome(ctx.store, member_id, ctx.today())
     member = ctx.reload_member()
-    return [welcome_member(ctx, member, bonus)]
+    replies = [welcome_member(ctx, member, bonus)]
+    if phone_taken:
+        note = ctx._(
+            "The number %(phone)s is already registered to another member, so we did not "
+            "add it to your membership. If it is yours, please ask our staff to help; "
+            "to give another number, type “%(edit)s”.",
+            phone=display_phone(answers["phone"]),
+            edit=keyword(ctx, "edit"),
+        )
+        replies.append(text(note))
+    return replies
 
 
 def _claim_code(ctx: Context, member_id: str) -> str:

@@ -55,29 +55,25 @@ def announce_closed_windows(store, line, config) -> list[str]:
 
 
 def _push_results(store, line, config, campaign: dict, run_id: str, key: str) -> bool:
-    owner_id = campaign.get("created_by")
-    if not owner_id:
-        store.finish_notice(key)
-        return False
-    owner = store.member_by_line_id(owner_id) or {}
-    t = translator_for(owner, config)
+    """Every owner in their language, keyed by run and owner; False to try again later."""
     report = campaign_report(store, campaign["_id"], now=utcnow(), config=config)
     run = next((r for r in report.runs if r.run_id == run_id), None)
-    if run is None:
+    done = True
+    for owner_id in sorted(config.ADMIN_LINE_USER_IDS) if run else []:
+        t = translator_for(store.member_by_line_id(owner_id) or {}, config)
+        body = t._(
+            "Campaign %(id)s “%(name)s”: its %(days)s-day attribution window has closed.",
+            id=campaign["_id"],
+            name=campaign.get("name", ""),
+            days=t.number(report.window_days),
+        )
+        body += "\n" + headline(t, run.results, report.settings.currency)
+        message = text(body, items=[report_button(t, campaign["_id"])])
+        try:
+            line.push(owner_id, [message], retry_key=retry_key_for(key, owner_id))
+        except LineApiError as error:
+            log.warning("results push for %s failed (%s)", run_id, error.status)
+            done = done and error.permanent
+    if done:
         store.finish_notice(key)
-        return False
-    body = t._(
-        "Campaign %(id)s “%(name)s”: its %(days)s-day attribution window has closed.",
-        id=campaign["_id"],
-        name=campaign.get("name", ""),
-        days=t.number(report.window_days),
-    )
-    body += "\n" + headline(t, run.results, report.settings.currency)
-    message = text(body, items=[report_button(t, campaign["_id"])])
-    try:
-        line.push(owner_id, [message], retry_key=retry_key_for(key))
-    except LineApiError as error:
-        log.warning("results push for %s failed (%s); tried again later", run_id, error.status)
-        return False
-    store.finish_notice(key)
-    return True
+    return done and run is not None

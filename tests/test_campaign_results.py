@@ -144,9 +144,9 @@ def history(store, services, people):
             )[0]["_id"]
             for m in people[:10]
         ]
-    store.record_click(f"{run_a}:{people[0]['_id']}", run_a)
-    store.record_click(f"{run_a}:{people[0]['_id']}", run_a)  # the same member again
-    store.record_click(f"{run_a}:{people[7]['_id']}", run_a)
+    store.record_click(f"{run_a}:{people[0]['_id']}", run_a, "KA")
+    store.record_click(f"{run_a}:{people[0]['_id']}", run_a, "KA")  # the same member again
+    store.record_click(f"{run_a}:{people[7]['_id']}", run_a, "KA")
     run_b = write_run(store, "KB", "Cake day", B_START, people[:3], [])
 
     day1, day2, day3 = (A_START + timedelta(days=d, hours=3) for d in (1, 2, 3))

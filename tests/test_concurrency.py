@@ -3,15 +3,23 @@
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 from bot import points
 from simulator import texts
+
+pytestmark = pytest.mark.devdb_only(reason="several bot processes share one database")
 
 PROCESSES = 3
 EARNS_PER_PROCESS = 12
 
 
-def counter_in_another_process(config: dict, member_code: str, count: int) -> int:
-    """A whole bot process with its own simulator: the cashier earns `count` times."""
+def counter_in_another_process(config: dict, member_code: str, count: int, till: int) -> int:
+    """A whole bot process with its own simulator: the cashier earns `count` times.
+
+    Each purchase has its own receipt number, as different purchases do (the same
+    purchase again within 2 minutes would be asked about first).
+    """
     from bot import create_app
     from simulator import Simulator
 
@@ -20,7 +28,9 @@ def counter_in_another_process(config: dict, member_code: str, count: int) -> in
         app = create_app({**config, "LINE_API_BASE_URL": sim.base_url})
         sim.connect(app)
         cashier = sim.user("somchai", language="en")
-        replies = [texts(cashier.says(f"/earn {member_code} 25"))[0] for _ in range(count)]
+        replies = [
+            texts(cashier.says(f"/earn {member_code} 25 T{till}-{n}"))[0] for n in range(count)
+        ]
         return sum(reply.startswith("Purchase ") for reply in replies)
     finally:
         sim.stop()
@@ -32,8 +42,8 @@ def test_concurrent_earns_from_several_processes_add_up(config, cashier, member,
 
     with ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
         futures = [
-            pool.submit(counter_in_another_process, config, code, EARNS_PER_PROCESS)
-            for _ in range(PROCESSES)
+            pool.submit(counter_in_another_process, config, code, EARNS_PER_PROCESS, till)
+            for till in range(PROCESSES)
         ]
         credited = sum(f.result(timeout=180) for f in futures)
 

@@ -116,6 +116,11 @@ SAMPLES = {
         "button_label": "สมัครสมาชิก",
         "button_text": "join",
     },
+    "private_chat": {
+        "body": "เรื่องนี้เป็นข้อมูลส่วนตัว ขอตอบในแชทส่วนตัวกับคุณเท่านั้นนะคะ",
+        "button_label": "แชทส่วนตัวกับเรา",
+        "uri": "https://line.me/R/oaMessage/%40123abcde/?card",
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """Marketing consent, data export and erasure in chat; the privacy notice page."""
 
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -8,6 +9,7 @@ import time_machine
 
 from bot.store import utcnow
 from simulator import texts
+from tests.conftest import sign_up
 
 
 def test_stop_and_start_ads_are_recorded_in_the_consent_history(member, store):
@@ -35,21 +37,71 @@ def export_link(reply: str) -> str:
     return re.search(r"(http\S+/my-data/\S+)", reply).group(1)
 
 
-def test_my_data_summarises_and_links_a_full_json_export(member, store, client):
+def test_my_data_summarises_and_links_a_readable_page_with_a_json_download(member, store, client):
     reply = texts(member.says("my data"))[0]
 
     assert reply.startswith("Here is what we store about you:")
     assert "• Alice Smith" in reply
     assert "50 points, 1 point movements" in reply
     assert "News and offers: yes" in reply
-    url = export_link(reply)
-    response = client.get(urlsplit(url).path)
-    assert response.status_code == 200
-    assert "attachment" in response.headers["Content-Disposition"]
-    data = response.get_json()
-    assert data["member"]["profile"]["phone"] == "+66812345678"
-    assert [row["amount"] for row in data["ledger"]] == [50]
-    assert len(data["member"]["consents"]) == 2
+    page = client.get(urlsplit(export_link(reply)).path)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "Your data at" in page.text and "081 234 5678" in page.text
+    assert "May 17, 1990" in page.text and "Points history" in page.text
+    download = client.get(re.search(r'href="([^"]+/download)"', page.text).group(1))
+    assert "attachment" in download.headers["Content-Disposition"]
+    data = download.get_json()
+    assert data["profile"]["phone"] == "+66812345678"
+    assert data["profile"]["first_name"] == "Alice"
+    assert [row["points"] for row in data["points_history"]] == [50]
+    assert [c["kind"] for c in data["consents"]] == ["privacy", "marketing"]
+    # Bookkeeping stays out: keys, sequence numbers, lots, stats counters.
+    for internal in ('"key"', "ledger_seq", '"remaining"', '"seq"', '"rev"', "hour_counts"):
+        assert internal not in download.text
+
+
+def export_of(user, client):
+    """The member's export: the page's text and the JSON download's."""
+    page = client.get(urlsplit(export_link(texts(user.says("my data"))[-1])).path)
+    download = client.get(re.search(r'href="([^"]+/download)"', page.text).group(1))
+    return page.text, download.text
+
+
+def test_the_export_names_staff_and_owner_by_role_never_by_line_id(
+    member, cashier, owner, store, client
+):
+    code = store.member_by_line_id(member.id)["code"]
+    cashier.says(f"/earn {code} 200")
+    owner.says(f"/adjust {code} +5 sorry for the wait")
+    gift = texts(owner.says(f"/coupon give {code} percent 10"))[0]
+    coupon = re.match(r"Coupon (C\w{7})", gift).group(1)
+    cashier.says(f"/use {coupon}")
+
+    page, download = export_of(member, client)
+
+    for body in (page, download):
+        assert set(re.findall(r"U[0-9a-f]{32}", body)) == {member.id}  # only her own
+        assert "staff at Asoke" in body and "owner" in body
+        assert "sorry for the wait" in body  # the reason is about her: she sees it
+    data = json.loads(download)
+    assert [p["by"] for p in data["purchases"]] == ["staff at Asoke"]
+    assert data["coupons"][0]["from"] == "owner"
+    assert data["coupons"][0]["used_by"] == "staff at Asoke"
+
+
+def test_the_export_page_is_in_the_members_language(sim, app, store, client):
+    somchai = sim.user("somchai", "Somchai", language="th")
+    somchai.state.friend = True
+    sign_up(somchai, first="สมชาย", last="ใจดี", email=None)
+
+    page, download = export_of(somchai, client)
+
+    assert 'lang="th"' in page
+    assert "ข้อมูลของคุณ" in page and "สมชาย" in page
+    assert "17 พฤษภาคม พ.ศ. 2533" in page  # the birthday, in the Buddhist era
+    assert json.loads(download)["language"] == "th"
 
 
 def test_the_export_link_expires_after_an_hour_and_cannot_be_forged(member, client):

@@ -1,6 +1,6 @@
 """Joining in chat: one question at a time, validated, ending in explicit consent."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -180,20 +180,82 @@ def test_an_idle_signup_expires_after_a_day(alice, store):
     assert "conversation" not in member_doc(store, alice)
 
 
-def test_a_phone_number_belongs_to_one_member(member, sim, store):
-    bob = sim.user("bob", "Bob", language="en")
+def up_to_the_phone(user) -> None:
+    user.says("join")
+    user.says("Bob")
+    user.says("Jones")
+    user.taps("a=signup&step=gender&v=male")
+    user.says("1985-01-02")
+
+
+def test_the_phone_step_does_not_tell_whether_a_number_is_a_members(member, sim, store):
+    bob, carol = sim.user("bob", language="en"), sim.user("carol", language="en")
+    for user in (bob, carol):
+        user.state.friend = True
+        up_to_the_phone(user)
+
+    taken = texts(bob.says("0812345678"))  # Alice's number
+    free = texts(carol.says("0855555555"))
+
+    assert taken == free == ["Your email address? (optional)"]
+
+
+def test_a_number_already_registered_is_left_out_after_consent_and_the_signup_goes_through(
+    member, sim, store
+):
+    bob = sim.user("bob", language="en")
     bob.state.friend = True
-    bob.says("join")
-    bob.says("Bob")
-    bob.says("Jones")
-    bob.taps("a=signup&step=gender&v=male")
-    bob.says("1985-01-02")
+    up_to_the_phone(bob)
+    bob.says("0812345678")  # Alice's number
+    bob.taps("a=signup&step=email&v=skip")
+    bob.taps("a=signup&step=privacy&v=yes")
 
-    replies = texts(bob.says("0812345678"))
+    replies = texts(bob.taps("a=signup&step=marketing&v=no"))
 
-    assert replies[0].startswith("This phone number is already registered to another member.")
-    assert replies[1] == "What is your mobile number?"
-    assert texts(bob.says("0899999999"))[-1] == "Your email address? (optional)"
+    assert replies[0].startswith("Welcome, Bob!")
+    assert replies[1] == (
+        "The number 081 234 5678 is already registered to another member, so we did not add "
+        "it to your membership. If it is yours, please ask our staff to help; to give another "
+        "number, type “edit”."
+    )
+    doc = member_doc(store, bob)
+    assert doc["status"] == "member" and doc["points"] == 50
+    assert "phone" not in doc["profile"]  # never stored twice
+    assert store.phone_owner("+66812345678") == member_doc(store, member)["_id"]
+    assert texts(bob.says("edit phone"))[-1] == "What is your mobile number?"
+    assert texts(bob.says("0899999999")) == ["Saved. Your phone is now 089 999 9999."]
+
+
+def test_phone_numbers_typed_are_limited_to_five_an_hour(alice, store):
+    alice.state.friend = True
+    with time_machine.travel(datetime(2026, 11, 25, 3, 0, tzinfo=UTC), tick=False) as clock:
+        for attempt in range(5):
+            up_to_the_phone(alice)
+            alice.says(f"08123400{attempt:02d}")
+            alice.says("cancel")
+        up_to_the_phone(alice)
+
+        refused = texts(alice.says("0812340099"))
+
+        assert refused == [
+            "You have typed several phone numbers in a short time. Please try again after "
+            "11:00\u202fAM, or ask our staff for help. Your other answers are kept."
+        ]
+        assert member_doc(store, alice)["conversation"]["step"] == "phone"
+        clock.shift(timedelta(hours=1))
+        assert texts(alice.says("0812340099")) == ["Your email address? (optional)"]
+
+
+def test_edit_phone_counts_towards_the_same_limit(member, store):
+    for attempt in range(4):  # the signup typed one already
+        member.says("edit phone")
+        member.says(f"08999900{attempt:02d}")
+    member.says("edit phone")
+
+    refused = texts(member.says("0899990099"))
+
+    assert refused[0].startswith("You have typed several phone numbers in a short time.")
+    assert member_doc(store, member)["profile"]["phone"] == "+66899990003"
 
 
 def test_thai_customer_signs_up_in_thai(sim, app, store):

@@ -299,7 +299,7 @@ def delivery_counts(store: Store, run_id: str) -> DeliveryCounts:
         opted_out=tally.get("skipped_optout", 0),
         capped=tally.get("capped", 0),
         pending=tally.get("pending", 0),
-        clicks=store.unique_clicks(run_id),
+        clicks=store.click_count(run_id=run_id),
         coupons_issued=len(coupons),
         coupons_redeemed=sum(1 for c in coupons if c.get("status") == "used"),
     )

@@ -11,6 +11,7 @@ from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
 from bot.store.charts import ChartStore
 from bot.store.dashboard import DashboardStore
+from bot.store.erasure import ErasureStore
 from bot.store.events import EventStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
@@ -36,6 +37,7 @@ class Store(
     StaffStore,
     AuditStore,
     SettingsStore,
+    ErasureStore,
     DashboardStore,
     ChartStore,
 ):

@@ -6,12 +6,15 @@ from pymongo import DESCENDING, IndexModel
 
 from bot.store.base import StoreBase, utcnow
 
+ERASED = "[erased]"
+
 
 class AuditStore(StoreBase):
     INDEXES = {
         "audit": [
             IndexModel([("at", DESCENDING)]),
             IndexModel([("subject_member_id", DESCENDING)]),
+            IndexModel([("actor", DESCENDING)]),
         ]
     }
 
@@ -42,6 +45,13 @@ class AuditStore(StoreBase):
     def scrub_audit_subject(self, member_id: str) -> int:
         """Erasure: arguments naming the member (code, phone) are blanked."""
         result = self.db.audit.update_many(
-            {"subject_member_id": member_id}, {"$set": {"args": ["[erased]"]}}
+            {"subject_member_id": member_id}, {"$set": {"args": [ERASED]}}
+        )
+        return result.modified_count
+
+    def pseudonymise_audit_actor(self, line_user_id: str, alias: str) -> int:
+        """Erasure: what the person did stays on record under `alias`, minus what they typed."""
+        result = self.db.audit.update_many(
+            {"actor": line_user_id}, {"$set": {"actor": alias, "args": [ERASED]}}
         )
         return result.modified_count

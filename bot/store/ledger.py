@@ -144,5 +144,14 @@ class LedgerStore(StoreBase):
         for member_id, entries in itertools.groupby(cursor, key=lambda e: e["member_id"]):
             yield member_id, list(entries)
 
+    def scrub_ledger_reasons(self, member_id: str) -> int:
+        """Erasure: the free-text reasons of manual corrections may name the member."""
+        with self.locked(f"lots:{member_id}"):
+            result = self.db.ledger.update_many(
+                {"member_id": member_id, "kind": "adjust", "reason": {"$exists": True}},
+                {"$set": {"reason": "[erased]"}},
+            )
+        return result.modified_count
+
     def all_member_ids_with_ledger(self) -> list[str]:
         return sorted(self.db.ledger.distinct("member_id"))

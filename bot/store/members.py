@@ -9,13 +9,16 @@ keyed by `_id` (no partial indexes on FerretDB, DESIGN §6).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bson import ObjectId
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
 
-PERSONAL_FIELDS = ("profile", "conversation", "display_name")
+# Gone at erasure. Tags are the owner's free text about the person ("Ploy's sister").
+PERSONAL_FIELDS = ("profile", "conversation", "display_name", "tags", "phone_tries")
 
 
 class MemberStore(StoreBase):
@@ -133,6 +136,30 @@ class MemberStore(StoreBase):
 
     def release_phone(self, phone: str, member_id: str) -> None:
         self.db.member_phones.delete_one({"_id": phone, "member_id": member_id})
+
+    def count_phone_try(self, member_id: str, limit: int, window: timedelta) -> datetime | None:
+        """Count one phone number typed; None if allowed, else when the next one may be.
+
+        The count lives on the member (`phone_tries`: window start, count), so it
+        holds across cancelled signups and the `edit` flow.
+        """
+        now = utcnow()
+        tries = (self.member_by_id(member_id) or {}).get("phone_tries") or {}
+        since = tries.get("since")
+        if since is None or since <= now - window:
+            # A new window; only from the window we read, so two answers count twice.
+            self.update_member(
+                member_id,
+                {"$set": {"phone_tries": {"since": now, "count": 1}}},
+                {"phone_tries.since": since},
+            )
+            return None
+        result = self.update_member(
+            member_id,
+            {"$inc": {"phone_tries.count": 1}},
+            {"phone_tries.since": since, "phone_tries.count": {"$lt": limit}},
+        )
+        return None if result.modified_count else since + window
 
     # -- signup, profile, consent -------------------------------------------------
 

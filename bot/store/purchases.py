@@ -18,7 +18,23 @@ class PurchaseStore(StoreBase):
             IndexModel([("created_at", DESCENDING)]),
         ],
         "receipts": [],  # _id = "<branch>:<receipt no.>" -> {purchase_id}
+        "purchase_keys": [],  # _id = "earn:<event or question id>" -> {purchase_id}
+        "purchase_totals": [],  # _id = "all" -> {count, amount} of active purchases
     }
+
+    def claim_purchase_key(self, key: str, purchase_id: str) -> str:
+        """The purchase an earn with this key records: `purchase_id`, or the first one's."""
+        try:
+            self.db.purchase_keys.insert_one(
+                {"_id": key, "purchase_id": purchase_id, "at": utcnow()}
+            )
+            return purchase_id
+        except DuplicateKeyError:
+            return self.db.purchase_keys.find_one({"_id": key})["purchase_id"]
+
+    def purchase_id_for_key(self, key: str) -> str | None:
+        doc = self.db.purchase_keys.find_one({"_id": key})
+        return doc["purchase_id"] if doc else None
 
     def claim_receipt(self, branch: str | None, receipt: str, purchase_id: str) -> str | None:
         """Reserve a receipt number at a branch; returns the purchase that already has it."""
@@ -29,11 +45,45 @@ class PurchaseStore(StoreBase):
         except DuplicateKeyError:
             return self.db.receipts.find_one({"_id": key})["purchase_id"]
 
-    def insert_purchase(self, purchase: dict) -> dict:
-        """Store an active purchase; returns it with its `created_at`."""
+    def insert_purchase(self, purchase: dict) -> tuple[dict, bool]:
+        """Store an active purchase once; returns (the stored purchase, whether it is new)."""
         doc = {**purchase, "status": "active", "created_at": utcnow()}
-        self.db.purchases.insert_one(doc)
-        return doc
+        try:
+            self.db.purchases.insert_one(doc)
+        except DuplicateKeyError:
+            return self.purchase(purchase["_id"]), False
+        self._count_in_totals(doc["amount"], 1)
+        return doc, True
+
+    def purchase_totals(self) -> tuple[int, int]:
+        """(count, amount) of the shop's active purchases: a figure kept up to date, not a scan.
+
+        A shop from before the figure existed gets it counted once from its purchases (a
+        purchase recorded during that first count may be missed: the figure is a guide).
+        """
+        doc = self.db.purchase_totals.find_one({"_id": "all"})
+        if doc is None:
+            # Two queries: FerretDB 1.24 computes only the first accumulator of a $group.
+            active = {"status": "active"}
+            rows = list(
+                self.db.purchases.aggregate(
+                    [{"$match": active}, {"$group": {"_id": None, "amount": {"$sum": "$amount"}}}]
+                )
+            )
+            count = self.db.purchases.count_documents(active)
+            doc = {"_id": "all", "count": count, "amount": rows[0]["amount"] if rows else 0}
+            try:
+                self.db.purchase_totals.insert_one(doc)
+            except DuplicateKeyError:
+                doc = self.db.purchase_totals.find_one({"_id": "all"})
+        return doc["count"], doc["amount"]
+
+    def _count_in_totals(self, amount: int, sign: int) -> None:
+        # No upsert: until `purchase_totals` first counts them, the figure does not exist.
+        with self.locked("purchase_totals"):
+            self.db.purchase_totals.update_one(
+                {"_id": "all"}, {"$inc": {"count": sign, "amount": sign * amount}}
+            )
 
     def purchase(self, purchase_id: str) -> dict | None:
         return self.db.purchases.find_one({"_id": purchase_id})
@@ -41,11 +91,14 @@ class PurchaseStore(StoreBase):
     def void_purchase(self, purchase_id: str, by: str) -> dict | None:
         """Mark a purchase voided once; None if it was not active."""
         with self.locked(f"purchase:{purchase_id}"):
-            return self.db.purchases.find_one_and_update(
+            voided = self.db.purchases.find_one_and_update(
                 {"_id": purchase_id, "status": "active"},
                 {"$set": {"status": "voided", "voided_by": by, "voided_at": utcnow()}},
                 return_document=ReturnDocument.AFTER,
             )
+        if voided is not None:
+            self._count_in_totals(voided["amount"], -1)
+        return voided
 
     def link_coupon(self, purchase_id: str, coupon_code: str) -> None:
         with self.locked(f"purchase:{purchase_id}"):
@@ -70,14 +123,23 @@ class PurchaseStore(StoreBase):
         return rows[0]["total"] if rows else 0
 
     def record_visit(self, member_id: str, purchase: dict) -> None:
-        """Count a purchase in the member's stats, then refresh what derives from them."""
+        """Count a purchase in the member's stats, then refresh what derives from them.
+
+        The member keeps a summary of their last purchase (the counter's "same purchase
+        again?" check), which also makes counting that purchase a second time a no-op.
+        """
+        update = visit_update(purchase)
+        update.setdefault("$set", {})["last_purchase"] = {
+            key: purchase.get(key) for key in ("_id", "amount", "branch", "receipt", "created_at")
+        }
         with self.locked(f"member:{member_id}"):
             doc = self.db.members.find_one_and_update(
-                {"_id": member_id},
-                visit_update(purchase),
+                {"_id": member_id, "last_purchase._id": {"$ne": purchase["_id"]}},
+                update,
                 return_document=ReturnDocument.AFTER,  # no projection: FerretDB lacks it here
             )
-            self._set_derived(member_id, doc["stats"])
+            if doc is not None:
+                self._set_derived(member_id, doc["stats"])
 
     def _set_derived(self, member_id: str, stats: dict) -> None:
         # Only if nothing changed the counters meanwhile; that writer derives again.

@@ -212,10 +212,6 @@ class ReportStore(StoreBase):
         doc = self.db.purchases.find_one({"_id": purchase_id}, {"amount": 1, "status": 1})
         return doc["amount"] if doc and doc.get("status") == "active" else 0
 
-    def unique_clicks(self, run_id: str) -> int:
-        """Deliveries of a run whose link was tapped at least once."""
-        return len(self.db.clicks.distinct("delivery_id", {"run_id": run_id}))
-
     # -- notices to the owner ---------------------------------------------------------------
 
     def claim_notice(self, key: str) -> bool:

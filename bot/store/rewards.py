@@ -18,6 +18,8 @@ class RewardStore(StoreBase):
             IndexModel([("member_id", ASCENDING), ("created_at", DESCENDING)]),
             IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)]),
         ],
+        # _id = reward:member:n, one per redemption counted against a per-member limit
+        "reward_slots": [IndexModel([("redemption", ASCENDING)])],
         "coupons": [
             IndexModel([("key", ASCENDING)], unique=True),
             IndexModel([("member_id", ASCENDING), ("status", ASCENDING)]),
@@ -107,6 +109,30 @@ class RewardStore(StoreBase):
             {"member_id": member_id, "reward_id": reward_id, "status": {"$in": ["issued", "used"]}}
         )
 
+    def claim_slot(self, reward_id: str, member_id: str, code: str, limit: int) -> bool:
+        """One of the member's `limit` slots for this reward, for redemption `code`.
+
+        A slot is a document with a unique `_id`; inserting one is atomic on MongoDB
+        and on FerretDB alike, so parallel confirmations never share a slot.
+        """
+        for number in range(1, limit + 1):
+            try:
+                self.db.reward_slots.insert_one(
+                    {
+                        "_id": f"{reward_id}:{member_id}:{number}",
+                        "redemption": code,
+                        "created_at": utcnow(),
+                    }
+                )
+                return True
+            except DuplicateKeyError:
+                continue
+        return False
+
+    def release_slot(self, code: str) -> None:
+        """Give back the slot redemption `code` held, if it held one."""
+        self.db.reward_slots.delete_one({"redemption": code})
+
     def redemptions_due(self, status: str, before: datetime) -> list[dict]:
         return list(self.db.redemptions.find({"status": status, "expires_at": {"$lt": before}}))
 
@@ -134,6 +160,41 @@ class RewardStore(StoreBase):
                 {"$set": changes},
                 return_document=ReturnDocument.AFTER,
             )
+
+    def claim_coupon(
+        self, code: str, member_id: str, purchase_id: str, staff_id: str, now: datetime
+    ) -> dict | None:
+        """Take a member's live coupon for a purchase not yet recorded; None if it is not free."""
+        with self.locked(f"coupon:{code}"):
+            return self.db.coupons.find_one_and_update(
+                {
+                    "_id": code,
+                    "member_id": member_id,
+                    "status": "issued",
+                    "expires_at": {"$gt": now},
+                },
+                {
+                    "$set": {
+                        "status": "used",
+                        "used_by": staff_id,
+                        "used_at": now,
+                        "purchase_id": purchase_id,
+                    }
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+
+    def release_coupon(self, code: str, purchase_id: str) -> bool:
+        """Give back a coupon claimed for a purchase that was then not recorded."""
+        with self.locked(f"coupon:{code}"):
+            result = self.db.coupons.update_one(
+                {"_id": code, "status": "used", "purchase_id": purchase_id},
+                {
+                    "$set": {"status": "issued"},
+                    "$unset": {"used_by": "", "used_at": "", "purchase_id": ""},
+                },
+            )
+        return result.modified_count == 1
 
     def member_coupons(self, member_id: str, status: str = "issued") -> list[dict]:
         return list(

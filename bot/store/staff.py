@@ -25,6 +25,13 @@ class StaffStore(StoreBase):
     def is_active_staff(self, line_user_id: str) -> bool:
         return self.staff_record(line_user_id) is not None
 
+    def staff_any(self, line_user_id: str) -> dict | None:
+        """The staff record, active or not (removed and erased staff keep an inactive one)."""
+        return self.db.staff.find_one({"_id": line_user_id})
+
+    def was_ever_staff(self, line_user_id: str) -> bool:
+        return self.staff_any(line_user_id) is not None
+
     def add_staff(self, line_user_id: str, branch: str | None, name: str, invited_by: str) -> None:
         self.db.staff.update_one(
             {"_id": line_user_id},
