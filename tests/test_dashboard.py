@@ -15,7 +15,7 @@ from bot import create_app, demo_history
 from bot.analytics.campaign_report import campaign_report
 from bot.store import utcnow
 from bot.web.auth import issue_link
-from simulator import events, texts
+from simulator import texts
 
 
 def link_in(reply: str) -> str:
@@ -157,11 +157,13 @@ def test_removing_an_owner_ends_their_sessions(client, owner, app):
     assert client.get("/dashboard/members").status_code == 403
 
 
-def test_a_link_is_only_sent_to_a_one_to_one_chat(owner, store):
-    event = events.text_message(owner.id, "/dashboard")
-    event["source"] = {"type": "group", "groupId": "C" + "1" * 32, "userId": owner.id}
-    replies = texts(owner.send(event))
-    assert replies == ["Send /dashboard to me in a one-to-one chat."]
+def test_a_link_is_only_sent_to_a_one_to_one_chat(sim, owner, store):
+    """In a group anyone could open it: the group gets a pointer to the private chat."""
+    family = sim.group("family")
+    [hint] = family.says(owner, "/dashboard")
+    assert "/dashboard/signin/" not in str(hint)
+    assert "private chat" in hint["altText"]
+    assert "/dashboard/signin/" not in str(owner.inbox)
     assert store.db.signin_links.count_documents({}) == 0
 
 

@@ -8,7 +8,6 @@ README. The clock is fixed, so the demo history and the screenshots come out the
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from datetime import UTC, datetime
@@ -35,10 +34,7 @@ LAPTOP = {"width": 1280, "height": 900}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        os.environ.get("MONGODB_URI", "").startswith("mongomock"),
-        reason="the browser test needs a real database server",
-    ),
+    pytest.mark.devdb_only(reason="a browser against the dev server is enough; run once"),
     pytest.mark.skipif(
         not shutil.which(CHROMIUM), reason="Chromium is missing: `make test` installs it"
     ),
