@@ -52,6 +52,7 @@ class _Cache:
 
 _images = _Cache(CACHE_SIZE)
 _kpis = _Cache(16)
+_reports = _Cache(32)
 
 
 def image(services, spec: ChartSpec, fmt: str = "png") -> bytes:
@@ -96,6 +97,21 @@ def kpis_for(services, spec: ChartSpec):
     return found
 
 
+def report_for(services, campaign_id: str, at: int):
+    """`campaign_report` as of `at` (a page and its chart ask once between them)."""
+    key = (services.config.MONGODB_DB, campaign_id, at)
+    found = _reports.get(key)
+    if found is None:
+        found = campaign_report(
+            services.store,
+            campaign_id,
+            now=datetime.fromtimestamp(at, UTC),
+            config=services.config,
+        )
+        _reports.put(key, found)
+    return found
+
+
 def _as_of(spec: ChartSpec) -> datetime:
     return datetime.fromtimestamp(spec.at, UTC)
 
@@ -104,9 +120,7 @@ def _as_of(spec: ChartSpec) -> datetime:
 
 
 def _campaign(services, spec: ChartSpec, t: Translator) -> Callable:
-    report = campaign_report(
-        services.store, spec.campaign_id or "", now=_as_of(spec), config=services.config
-    )
+    report = report_for(services, spec.campaign_id or "", spec.at)
     arms = []
     if report is not None and report.total.treatment.members:
         arms.append((t._(labels.TREATMENT), report.total.treatment))

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 
 from bot.analytics import kpis as kpi_module
-from bot.analytics.campaign_report import campaign_report
 from bot.analytics.messages import PERIOD_LABELS, VERDICTS
 from bot.charts import build, labels
 from bot.charts.specs import ChartSpec, make_token
@@ -223,11 +222,10 @@ def branches():
 def campaigns():
     """Campaigns and journeys, newest first, the latest with their results."""
     services = _services()
-    now = _now()
+    at = int(_now().timestamp())
     found = list(reversed(services.store.list_campaigns()))
     reports = {
-        c["_id"]: campaign_report(services.store, c["_id"], now=now, config=services.config)
-        for c in found[:LISTED_WITH_RESULTS]
+        c["_id"]: build.report_for(services, c["_id"], at) for c in found[:LISTED_WITH_RESULTS]
     }
     return _page(
         "campaigns.html",
@@ -243,9 +241,8 @@ def campaigns():
 @owner_required
 def campaign(campaign_id: str):
     """One campaign's results: treatment against holdout, per run and in total."""
-    services = _services()
-    now = _now()
-    report = campaign_report(services.store, campaign_id, now=now, config=services.config)
+    at = int(_now().timestamp())
+    report = build.report_for(_services(), campaign_id, at)
     if report is None:
         abort(404)
     return _page(
@@ -254,7 +251,7 @@ def campaign(campaign_id: str):
         status=g.t._(STATUS_LABELS.get(report.status, report.status)),
         verdict=g.t._(VERDICTS.get(report.total.verdict, report.total.verdict)),
         outcomes={k: g.t._(v) for k, v in OUTCOMES.items()},
-        ab_chart=chart("campaign", int(now.timestamp()), campaign_id=campaign_id),
+        ab_chart=chart("campaign", at, campaign_id=campaign_id),
         treatment=g.t._(labels.TREATMENT),
         holdout=g.t._(labels.HOLDOUT),
         active="campaigns",
