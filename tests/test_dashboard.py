@@ -274,6 +274,18 @@ def test_every_page_of_an_empty_shop_renders(signed_in, lang):
     assert rows_of(signed_in.get("/dashboard/export/purchases.csv")) == []
 
 
+def test_a_campaign_not_sent_yet_has_a_page_and_a_csv_of_zeros(signed_in, store):
+    store.insert_campaign(
+        {"_id": "KDRAFT", "name": "Songkran", "status": "draft", "content": {"text": "Hi"}}
+    )
+    page = signed_in.get("/dashboard/campaigns/KDRAFT")
+    assert page.status_code == 200
+    assert "Not sent yet" in page.text
+    assert "Songkran" in signed_in.get("/dashboard/campaigns").text
+    [total] = rows_of(signed_in.get("/dashboard/export/campaigns/KDRAFT.csv"))
+    assert (total["scope"], total["sent"], total["treatment_members"]) == ("total", "0", "0")
+
+
 def test_pages_speak_the_owners_chat_language(client, owner, store):
     owner.says("language th")
     sign_in(client, owner)
