@@ -214,12 +214,16 @@ def merchant_kpis(
     previous_start, previous_end = start - length, start - timedelta(days=1)
     earliest = previous_start - length  # the period before, for last period's retention
 
+    snapshot = rollups.member_snapshot(store, tz)
+    # No purchases before the first one: those days are not looked up at all.
+    first_visit = snapshot.get("first_visit")
+    first_day = first_visit.astimezone(tz).date() if first_visit else earliest
     current, previous, everywhere = _Tally(), _Tally(), _Tally()
     earlier_buyers: set[str] = set()
     heatmap = [[0] * 24 for _ in range(7)]
     daily = []
     for day in _days(earliest, end):
-        packed = store.day_rollup(day.isoformat())
+        packed = store.day_rollup(day.isoformat()) if day >= first_day else {}
         if day < previous_start:
             earlier_buyers.update(m for _b, _p, m, _a, _h in rollups.day_purchases(packed, branch))
             continue
@@ -239,7 +243,6 @@ def merchant_kpis(
         if day >= start:
             daily.append(DayPoint(day, revenue, purchases, len(buyers)))
 
-    snapshot = rollups.member_snapshot(store, tz)
     flows = _points(store, tz, start, end, previous_start)
     value = report_settings.load(store).point_value
     joined = snapshot.get("joined") or {}

@@ -31,7 +31,6 @@ from pymongo.errors import DuplicateKeyError
 from bot.store.base import StoreBase, utcnow
 
 MAX_ATTEMPTS = 50
-STREAM_BATCH = 5000
 CODEC = CodecOptions(tz_aware=True)
 
 
@@ -183,7 +182,6 @@ class ReportStore(StoreBase):
         every writer (a staff earn in the web process too) wait, so a report must not
         keep one open while it works (as `member_pages` for members).
         """
-        cursor = cursor.batch_size(STREAM_BATCH)
         if not self.serialises_writes:
             yield from cursor
             return
