@@ -5,12 +5,14 @@ from handlers import (
     campaigns,
     card,
     catalogue,
+    dashboard,
     earn,
     follow,
     help,
     journeys,
     privacy,
     profile,
+    reports,
     rewards,
     rules,
     segments,
@@ -32,6 +34,8 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    reports,
+    dashboard,
     help,
 )
 
