@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean
+.PHONY: test demo demo-reset devdb venv lint format i18n bench clean chromium
 
 venv: $(VENV)/.installed
 
@@ -26,10 +26,15 @@ $(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
 	mkdir -p .bin
 	tools/devdb/build.sh $(DEVDB)
 
+# The dashboard's browser test drives Debian's Chromium through Playwright (never
+# `playwright install`: browser downloads are blocked here); fonts for Thai and Chinese.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-thai-tlwg fonts-noto-cjk)
+
 # The suite runs twice: on the dev database server, then (tests that need a real
 # server deselected) on the in-process mongomock:// fallback, which takes the
 # lock-free write path production takes on MongoDB.
-test: venv devdb
+test: venv devdb chromium
 	@echo "make test: lint (ruff)…"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -41,6 +46,10 @@ test: venv devdb
 demo: venv devdb
 	@echo "make demo: starting the dev database, web app, worker and LINE simulator…"
 	$(PY) tools/demo.py
+
+# The demo keeps its database (and the seeded history) in .demo/ between runs.
+demo-reset:
+	rm -rf .demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

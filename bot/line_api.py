@@ -19,7 +19,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
+import requests
 from linebot.v3.messaging import (
     ApiClient,
     Configuration,
@@ -44,6 +46,9 @@ MAX_MULTICAST_RECIPIENTS = 500
 MAX_BULK_LINK_USERS = 500
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
+# Content users send is served by LINE's api-data host; a simulator serves both hosts.
+LINE_API_HOST = "https://api.line.me"
+LINE_DATA_HOST = "https://api-data.line.me"
 BOT_INFO_RETRY_SECONDS = 600.0
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
@@ -118,12 +123,20 @@ class LineApi:
         sleep: Callable[[float], None] = time.sleep,
     ):
         configuration = Configuration(host=base_url, access_token=access_token)
+        # The SDK sends every call to `host` once it is set, api-data ones too: LINE's
+        # own host needs its data twin for content, a simulator serves both.
+        base = base_url.rstrip("/")
+        self._data_url = LINE_DATA_HOST if base == LINE_API_HOST else base
+        self._token = access_token
+        self._session = requests.Session()
         # Campaign sends overlap many calls; keep a connection for each sending thread.
         configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
-        self._blob = MessagingApiBlob(self._client)
-        self._bot_info: dict | None = None
+        # Rich menu images go to the api-data host too (a simulator serves both).
+        data_configuration = Configuration(host=self._data_url, access_token=access_token)
+        self._data_client = ApiClient(data_configuration)
+        self._blob = MessagingApiBlob(self._data_client)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
@@ -132,6 +145,8 @@ class LineApi:
 
     def close(self) -> None:
         self._client.close()
+        self._data_client.close()
+        self._session.close()
 
     # -- sending -------------------------------------------------------------
 
@@ -231,18 +246,24 @@ class LineApi:
         ).data
         return {"type": limit.type, "limit": limit.value, "used": used.total_usage}
 
-    def bot_info(self) -> dict:
-        """The account's own ids (basic id `@…`), asked once per process."""
-        if self._bot_info is None:
-            data = self._call(
-                "bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout())
-            ).data
-            self._bot_info = {
-                "user_id": data.user_id,
-                "basic_id": data.basic_id,
-                "display_name": data.display_name,
-            }
-        return self._bot_info
+    def message_content(self, message_id: str, max_bytes: int) -> bytes:
+        """The bytes of an image (or file) a user sent, read up to `max_bytes` + 1, so a
+        caller can refuse an oversized one without us reading all of it. LINE keeps
+        content for a limited time: after that it answers 404 (a permanent error)."""
+        url = f"{self._data_url}/v2/bot/message/{quote(message_id, safe='')}/content"
+        return self._call("content", lambda: self._download(url, max_bytes + 1))
+
+    def _download(self, url: str, limit: int) -> bytes:
+        headers = {"Authorization": f"Bearer {self._token}"}
+        with self._session.get(url, headers=headers, stream=True, timeout=REQUEST_TIMEOUT) as got:
+            if got.status_code >= 400:
+                raise ApiException(status=got.status_code, reason=got.reason)
+            body = bytearray()
+            for chunk in got.iter_content(64 * 1024):
+                body += chunk
+                if len(body) >= limit:
+                    break
+            return bytes(body[:limit])
 
     # -- rich menus ------------------------------------------------------------
 
@@ -375,7 +396,7 @@ class LineApi:
                     _describe(name, exc), status=status, permanent=not retryable, body=_body(exc)
                 )
                 retry_after = _retry_after(exc.headers)
-            except Urllib3Error as exc:
+            except (Urllib3Error, requests.RequestException) as exc:
                 error = LineApiError(f"{name}: network error {type(exc).__name__}", permanent=False)
                 retry_after = None
             if error.permanent or attempt >= self.max_attempts:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import (
     Blueprint,
     Response,
@@ -15,12 +13,10 @@ from flask import (
     url_for,
 )
 
-from bot import export, links, privacy, qr
+from bot import export, links, privacy, private_chat, qr
 from bot.i18n import LOCALES, normalise_locale, translator
-from bot.line_api import LineApiError
 from bot.profile_fields import FIELD_LABELS
 
-log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 
@@ -104,24 +100,13 @@ def qr_image(token: str):
         qr.read_token(secret, token, check_expiry=False, prefix=prefix)
     except qr.TokenError:
         abort(404)
-    basic_id = _basic_id(services)
-    content = qr.counter_link(basic_id, token) if basic_id else token
+    basic_id = services.config.LINE_BOT_BASIC_ID or services.line.basic_id()
+    content = private_chat.chat_link(basic_id, qr.counter_command(token)) if basic_id else token
     return Response(
         qr.png(content),
         mimetype="image/png",
         headers={"Cache-Control": f"public, max-age={qr.LIFETIME_SECONDS}"},
     )
-
-
-def _basic_id(services) -> str | None:
-    """The account's basic id: configured, else asked from LINE once per process."""
-    if services.config.LINE_BOT_BASIC_ID:
-        return services.config.LINE_BOT_BASIC_ID
-    try:
-        return services.line.bot_info()["basic_id"]
-    except LineApiError as error:
-        log.warning("bot info unavailable (HTTP %s); QR codes hold bare tokens", error.status)
-        return None
 
 
 @bp.get("/r/<token>")

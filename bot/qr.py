@@ -24,7 +24,6 @@ import hmac
 import io
 import re
 import time
-from urllib.parse import quote
 
 import qrcode
 
@@ -105,12 +104,6 @@ def counter_command(token: str) -> str:
     if looks_like_token(token, REDEMPTION_PREFIX):
         return f"/use {token}"
     return f"/earn {token} "  # the cashier types the amount after it
-
-
-def counter_link(basic_id: str, token: str) -> str:
-    """`https://line.me/R/oaMessage/<basic id>/?<command>`: the chat opens with it typed."""
-    account, text = quote(basic_id, safe="@"), quote(counter_command(token), safe="")
-    return f"https://line.me/R/oaMessage/{account}/?{text}"
 
 
 @functools.lru_cache(maxsize=512)

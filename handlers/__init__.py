@@ -5,6 +5,7 @@ from handlers import (
     campaigns,
     card,
     catalogue,
+    dashboard,
     earn,
     follow,
     help,
@@ -12,6 +13,7 @@ from handlers import (
     menus,
     privacy,
     profile,
+    reports,
     rewards,
     rules,
     segments,
@@ -33,6 +35,8 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    reports,
+    dashboard,
     help,
     menus,  # after help: it wraps help's answer to unknown text
 )

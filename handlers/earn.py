@@ -12,11 +12,12 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from bot import counter, numbers, points
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
-from bot.messages import MAX_QUICK_REPLIES, tap, text
+from bot.messages import MAX_QUICK_REPLIES, say, tap, text
 from bot.registry import Registry, Role
 from bot.translate import translator_for
 from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member
+from handlers.rewards import moment
 
 MAX_ADJUST = 1_000_000
 USAGE = N_("Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]")
@@ -36,6 +37,8 @@ def register(registry: Registry) -> None:
     )(earn)
     registry.on_postback("earn")(answered)
     registry.on_postback("earn_no")(not_now)
+    registry.on_postback("void_ask")(void_ask)
+    registry.on_postback("void_no")(void_not_now)
     registry.command(
         "/void", role=Role.STAFF, summary=N_("reverse a purchase"), usage=N_("<purchase-id>")
     )(void)
@@ -506,6 +509,34 @@ def void(ctx: Context) -> list:
     )
     ctx.notify(member, [text(told + " " + _balance(t, result.balance))], key=f"void:{purchase_id}")
     return [text("\n".join(lines))]
+
+
+def void_ask(ctx: Context) -> list:
+    """The Void button under `/member`: name the purchase and ask before voiding.
+
+    Confirm sends `/void <id>` itself, so the void takes exactly the path (role, branch,
+    once only, audit) of a typed one."""
+    if ctx.role < Role.STAFF:
+        return []
+    purchase = ctx.store.purchase(ctx.postback.get("p", "").upper())
+    if purchase is None:
+        return [text(ctx._("No purchase %(id)s.", id=ctx.postback.get("p", "")))]
+    if purchase["status"] != "active":
+        return [text(ctx._("Purchase %(id)s was already voided.", id=purchase["_id"]))]
+    question = ctx.t.n_(
+        "Void purchase %(id)s of %(amount)s on %(when)s? Its %(count)s point is taken back.",
+        "Void purchase %(id)s of %(amount)s on %(when)s? Its %(count)s points are taken back.",
+        purchase["points"],
+        id=purchase["_id"],
+        amount=ctx.t.money(purchase["amount"]),
+        when=moment(ctx.t, purchase["created_at"], ctx.config.tz),
+    )
+    items = [say(ctx._("Void it"), f"/void {purchase['_id']}"), tap(ctx._("Keep it"), "a=void_no")]
+    return [text(question, items=items)]
+
+
+def void_not_now(ctx: Context) -> list:
+    return [text(ctx._("OK, the purchase stays."))]
 
 
 def adjust(ctx: Context) -> list:

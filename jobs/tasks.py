@@ -12,6 +12,7 @@ from jobs import (
     journey_jobs,
     maintenance,
     points_jobs,
+    report_jobs,
     richmenu_jobs,
     segment_jobs,
 )
@@ -59,6 +60,18 @@ def prune_erasures() -> int:
 
 def drop_stale_conversations() -> int:
     return maintenance.drop_stale_conversations(RUNTIME["store"])
+
+
+def refresh_member_rollup() -> dict:
+    return report_jobs.refresh_members(RUNTIME["store"], RUNTIME["config"])
+
+
+def rebuild_rollups() -> list:
+    return report_jobs.rebuild_rollups(RUNTIME["store"], RUNTIME["config"])
+
+
+def announce_campaign_results() -> list:
+    return report_jobs.announce_closed_windows(RUNTIME["store"], RUNTIME["line"], RUNTIME["config"])
 
 
 def retry_menu_links() -> dict:

@@ -68,6 +68,7 @@ class Demo:
         self.data_dir = data_dir
         self.ports = ports
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.members = os.environ.get("DEMO_MEMBERS", "2000")  # the seeded history's size
         self.log_dir = data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -107,7 +108,10 @@ class Demo:
         wait_until(lambda: client.admin.command("ping"), "the dev database")
         say("loading the demo merchant (a four-branch tea shop)…")
         subprocess.run(
-            [str(BIN / "flask"), "--app", "bot", "seed-demo"], cwd=ROOT, env=self.env, check=True
+            [str(BIN / "flask"), "--app", "bot", "seed-demo", "--members", self.members],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
         )
         say("starting the web app, the worker and the LINE simulator…")
         self.start(
@@ -199,7 +203,9 @@ def main() -> None:
             customer = f"{demo.url('sim')}/_sim/users/demo-customer"
             requests.post(f"{customer}/follow", json={}, timeout=30).raise_for_status()
             reply = requests.post(f"{customer}/say", json={"text": "help"}, timeout=30).json()
-            print(reply["replies"][0]["text"] if reply["replies"] else "NO REPLY")
+            first = reply["replies"][0] if reply["replies"] else {}
+            # `help` answers with a Flex menu: its altText reads as the choices in words.
+            print(first.get("text") or first.get("altText") or "NO REPLY")
             return
         print(
             f"\n  Samachik demo is running.\n"

@@ -36,13 +36,16 @@ class Size:
     dpi: int = 200
 
 
-# flex: the hero of a LINE bubble (LINE allows up to 1024 px; aspect 8:5).
+# flex: the hero of a LINE bubble (20:13, as flex_templates.hero_image shows it; LINE
+# fetches at most 1024 px).
 # wide/narrow: the dashboard on a laptop and on a phone.
 SIZES = {
-    "flex": Size(1024, 640, 190),
+    "flex": Size(1000, 650, 190),
     "wide": Size(1200, 600, 200),
-    "narrow": Size(800, 640, 200),
+    "narrow": Size(640, 560, 200),
 }
+# Charts of two panels need a taller picture on a phone.
+TALL = {"narrow": Size(640, 900, 200)}
 Number = Callable[[float], str]
 
 
@@ -112,55 +115,60 @@ def empty(figure, message: str) -> None:
 # -- the charts ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GroupResult:
-    """One arm of a campaign test, as `bot.analytics` reports it."""
-
-    label: str
-    conversion: float  # share of members who bought in the window, 0–1
-    conversion_ci: tuple[float, float]  # 95% interval of that share
-    revenue_per_member: float  # minor units
-    revenue_ci: tuple[float, float]
-
-
 def ab_comparison(
     figure,
-    groups: Sequence[GroupResult],
+    arms: Sequence[tuple[str, object]],
     titles: tuple[str, str],
     percent: Number,
     money: Number,
     empty_message: str,
 ) -> None:
-    """Treatment vs holdout: conversion and revenue per member, with 95% error bars."""
-    if not groups:
+    """Treatment vs holdout: conversion and revenue per member, with 95% error bars.
+
+    `arms` pairs a label with a `bot.analytics` GroupResult (conversion and
+    revenue per member, each with an interval that may be None).
+    """
+    if not arms:
         empty(figure, empty_message)
         return
-    left, right = figure.subplots(1, 2)
-    colours = [TREATMENT, HOLDOUT, *[ACCENT] * (len(groups) - 2)]
+    # On a phone the two panels go one above the other, so their labels keep room.
+    tall = figure.get_figheight() > figure.get_figwidth()
+    left, right = figure.subplots(2, 1) if tall else figure.subplots(1, 2)
+    colours = [TREATMENT, HOLDOUT, *[ACCENT] * (len(arms) - 2)]
+    results = [result for _label, result in arms]
     panels = (
-        (left, [g.conversion for g in groups], [g.conversion_ci for g in groups], percent),
-        (right, [g.revenue_per_member for g in groups], [g.revenue_ci for g in groups], money),
+        (left, [(r.conversion, r.conversion_ci) for r in results], percent),
+        (right, [(r.revenue_per_member, r.revenue_per_member_ci) for r in results], money),
     )
-    for (axes, values, intervals, fmt), title in zip(panels, titles, strict=True):
+    for (axes, pairs, fmt), title in zip(panels, titles, strict=True):
         _style(axes)
-        positions = range(len(groups))
-        below = [max(v - low, 0) for v, (low, _high) in zip(values, intervals, strict=True)]
-        above = [max(high - v, 0) for v, (_low, high) in zip(values, intervals, strict=True)]
+        positions = list(range(len(arms)))
+        values = [value or 0 for value, _ci in pairs]
+        # Intervals are clipped at the bar: a share or an average is never negative.
+        below = [v - max(ci.low, 0) if ci else 0 for v, (_x, ci) in zip(values, pairs, strict=True)]
+        above = [ci.high - v if ci else 0 for v, (_x, ci) in zip(values, pairs, strict=True)]
         axes.bar(positions, values, color=colours, width=0.6)
         axes.errorbar(
-            positions, values, yerr=[below, above], fmt="none", ecolor=INK, capsize=5, lw=1
+            positions,
+            values,
+            yerr=[[max(b, 0) for b in below], [max(a, 0) for a in above]],
+            fmt="none",
+            ecolor=INK,
+            capsize=5,
+            lw=1,
         )
-        axes.set_xticks(list(positions), [g.label for g in groups], fontsize=9, color=INK)
-        axes.set_title(title)
+        axes.set_xticks(positions, [label for label, _result in arms], fontsize=9, color=INK)
+        if title:
+            axes.set_title(title)
         axes.yaxis.set_major_formatter(_formatter(fmt))
         axes.grid(axis="y", color=GRID, lw=0.6)
-        top = max([*[high for _low, high in intervals], *values, 0])
-        axes.set_ylim(0, top * 1.25 or 1)
+        tops = [v + a for v, a in zip(values, above, strict=True)]
+        axes.set_ylim(0, max(tops) * 1.25 or 1)
         # The value sits above its error bar, where nothing overlaps it.
-        for x, value, (_low, high) in zip(positions, values, intervals, strict=True):
+        for x, (value, _ci), top in zip(positions, pairs, tops, strict=True):
             axes.annotate(
-                fmt(value),
-                (x, max(high, value)),
+                "–" if value is None else fmt(value),
+                (x, top),
                 xytext=(0, 4),
                 textcoords="offset points",
                 ha="center",
@@ -190,7 +198,8 @@ def daily_revenue(
     axes = figure.add_subplot()
     _style(axes)
     axes.bar(days, revenue, color=ACCENT, width=0.8, alpha=0.85)
-    axes.set_title(title)
+    if title:
+        axes.set_title(title)
     axes.yaxis.set_major_formatter(_formatter(money))
     axes.grid(axis="y", color=GRID, lw=0.6)
     top = max(revenue) * 1.15
@@ -203,6 +212,7 @@ def daily_revenue(
         axes.annotate(
             _shorten(name, 14), (day, top), xytext=(2, -2), textcoords="offset points",
             rotation=90, va="top", ha="left", fontsize=7, color=SEND,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
         )  # fmt: skip
         marked = True
     step = max(1, len(days) // 6)
@@ -210,7 +220,8 @@ def daily_revenue(
     axes.set_xticks(ticks, [day_label(d) for d in ticks])
     axes.set_xlim(date2num(days[0]) - 0.7, date2num(days[-1]) + 0.7)
     if marked:
-        axes.legend(loc="upper left", frameon=False, fontsize=8)
+        # Above the plot, at the right: never over a bar or a campaign's name.
+        axes.legend(loc="lower right", bbox_to_anchor=(1, 1), frameon=False, fontsize=8)
 
 
 def funnel(
@@ -252,6 +263,7 @@ def grid(
     cmap: str = "Greens",
     notes: Sequence[Sequence[str]] | None = None,
     annotate: bool = True,
+    vmax: float | None = None,
 ) -> None:
     """A heat-map table: cohort retention, the RFM grid, hours × weekdays."""
     import numpy as np  # noqa: PLC0415
@@ -265,9 +277,12 @@ def grid(
     axes.spines[["left", "bottom"]].set_visible(False)
     masked = np.ma.masked_invalid(cells)
     colours = _colormap(cmap)
-    top = float(np.nanmax(cells)) or 1.0
+    top = vmax or float(np.nanmax(cells)) or 1.0
     axes.imshow(masked, cmap=colours, vmin=0, vmax=top, aspect="auto")
-    axes.set_xticks(range(len(columns)), columns, fontsize=7 if len(columns) > 12 else 8)
+    # Many columns on a narrow figure (24 hours on a phone): label every third.
+    every = 3 if len(columns) > 12 and figure.get_figwidth() < 5 else 1
+    shown = list(range(0, len(columns), every))
+    axes.set_xticks(shown, [columns[i] for i in shown], fontsize=7 if len(columns) > 12 else 8)
     axes.set_yticks(range(len(rows)), rows, fontsize=8)
     axes.xaxis.tick_top()
     axes.xaxis.set_label_position("top")
@@ -285,7 +300,7 @@ def grid(
         text = label(value)
         if notes is not None and notes[r][c]:
             text = f"{notes[r][c]}\n{text}"
-        dark = value > top * 0.55
+        dark = min(value, top) > top * 0.55
         axes.text(c, r, text, ha="center", va="center", fontsize=7, color="white" if dark else INK)
 
 

@@ -9,12 +9,16 @@ atomic writes and unique keys for idempotency.
 from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
+from bot.store.charts import ChartStore
+from bot.store.dashboard import DashboardStore
 from bot.store.erasure import ErasureStore
 from bot.store.events import EventStore
+from bot.store.images import ImageStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.reports import ReportStore
 from bot.store.rewards import RewardStore
 from bot.store.richmenus import RichMenuStore
 from bot.store.segments import SegmentStore
@@ -32,10 +36,14 @@ class Store(
     RewardStore,
     SegmentStore,
     CampaignStore,
+    ReportStore,
     StaffStore,
     AuditStore,
     SettingsStore,
     ErasureStore,
+    ImageStore,
+    DashboardStore,
+    ChartStore,
     RichMenuStore,
     TicketStore,
 ):

@@ -157,6 +157,11 @@ class PurchaseStore(StoreBase):
                 {"_id": member_id}, {"$set": {"stats": {**stats, "rev": rev}}}
             )
 
+    def recent_purchases(self, member_id: str, limit: int) -> list[dict]:
+        """The member's latest purchases (voided ones too), newest first."""
+        found = self.db.purchases.find({"member_id": member_id}).sort("created_at", DESCENDING)
+        return list(found.limit(limit))
+
     def active_purchases(self, member_id: str) -> list[dict]:
         return list(
             self.db.purchases.find({"member_id": member_id, "status": "active"}).sort(
