@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -81,6 +82,11 @@ OLDER = dataclasses.replace(
         for role, menu in LAYOUT.menus.items()
     },
 )
+
+
+def answers(replies) -> list[str]:
+    """What the replies say, one-time tokens (sign-in links) masked."""
+    return [re.sub(r"[A-Za-z0-9_-]{30,}", "…", line) for line in texts(replies)]
 
 
 def deploy(app) -> str:
@@ -187,7 +193,7 @@ def test_each_tile_does_what_its_label_says(app, sim, owner, cashier, store):
         assert texts(user.taps_rich_menu("Help")) == texts(user.says("/help"))
         assert texts(user.taps_rich_menu("My card")) == texts(user.says("card"))
     for label in ("Stats", "Campaigns", "Dashboard"):
-        assert texts(owner.taps_rich_menu(label)) == texts(owner.says(TYPED[label])), label
+        assert answers(owner.taps_rich_menu(label)) == answers(owner.says(TYPED[label])), label
 
 
 def test_a_customer_tapping_a_staff_tile_is_refused_and_gets_their_own_menu(

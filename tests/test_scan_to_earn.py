@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import time_machine
 
@@ -20,6 +20,7 @@ from simulator.app import read_qr
 from simulator.events import BOT_BASIC_ID
 from tests.test_rewards import add_reward, redeem
 
+CHAT = f"https://line.me/R/oaMessage/{quote(BOT_BASIC_ID, safe='')}/"  # the shop's chat
 REFUSAL = (
     "This QR code is for our staff at the counter: show it to the cashier when you pay "
     "and they will scan it for you."
@@ -46,7 +47,7 @@ def test_a_card_qr_opens_the_chat_with_earn_typed_and_the_cashier_adds_the_amoun
 
     scanned = cashier.scans(qr_png(client, card))
 
-    assert scanned["scanned"].startswith(f"https://line.me/R/oaMessage/{BOT_BASIC_ID}/?%2Fearn%20")
+    assert scanned["scanned"].startswith(CHAT + "?%2Fearn%20")
     assert scanned["type"] == "typed" and cashier.draft == f"/earn {token} "
     reply = texts(cashier.says(cashier.draft + "150"))[0]
     assert reply.startswith("Purchase ") and "฿150.00 @ asoke → 6 points" in reply
@@ -67,9 +68,7 @@ def test_reward_and_coupon_qrs_open_the_chat_with_use_typed(
 
     for message, handed in ((reward_code, "Cookie"), (gift, "free Thai tea")):
         scanned = cashier.scans(qr_png(client, message))
-        assert scanned["scanned"].startswith(
-            f"https://line.me/R/oaMessage/{BOT_BASIC_ID}/?%2Fuse%20"
-        )
+        assert scanned["scanned"].startswith(CHAT + "?%2Fuse%20")
         assert re.fullmatch(r"/use SMR1\.\S+", cashier.draft)
         assert texts(cashier.sends_draft()) == [f"OK: hand over {handed} to Alice."]
 
@@ -138,7 +137,7 @@ def test_the_basic_id_comes_from_line_once_or_from_the_configuration(
         second = member.says("card")[0]
     texts_read = [read_qr(qr_png(client, card)) for card in (first, second)]
 
-    assert all(t.startswith(f"https://line.me/R/oaMessage/{BOT_BASIC_ID}/") for t in texts_read)
+    assert all(t.startswith(CHAT) for t in texts_read)
     assert texts_read[0] != texts_read[1]
     assert len(sim.requests("bot_info")) == 1
 
@@ -148,7 +147,7 @@ def test_the_basic_id_comes_from_line_once_or_from_the_configuration(
     finally:
         configured.extensions["samachik"].store.client.close()
         configured.extensions["samachik"].line.close()
-    assert read_qr(image).startswith("https://line.me/R/oaMessage/@shop/?%2Fearn%20SMC1.")
+    assert read_qr(image).startswith("https://line.me/R/oaMessage/%40shop/?%2Fearn%20SMC1.")
     assert len(sim.requests("bot_info")) == 1
 
 
