@@ -1,11 +1,10 @@
-"""Rich menu taps, `about`, and QR codes meant for the counter (scanned or pasted)."""
+"""Rich menu taps (and the guest menu's About us), and QR codes meant for the counter."""
 
 from __future__ import annotations
 
 from bot import qr, richmenu
 from bot.context import Context
 from bot.dispatch import route_text
-from bot.i18n import N_
 from bot.messages import text
 from bot.registry import Command, Registry, Role
 from bot.richmenu.layout import LAYOUT
@@ -17,9 +16,6 @@ COUNTER_COMMANDS = {qr.PREFIX: "/earn", qr.REDEMPTION_PREFIX: "/use"}
 
 def register(registry: Registry) -> None:
     registry.on_postback("menu")(menu_tap)
-    registry.command("about", th=("เกี่ยวกับเรา",), zh=("關於我們",), summary=N_("about the shop"))(
-        about
-    )
     registry.on_refused(scanned_by_customer)
     # A pasted QR code is not unknown text: check for one before help's answer to it.
     unknown = registry.fallback
@@ -43,6 +39,8 @@ def menu_tap(ctx: Context) -> list:
         return [text(ctx._("Sorry, that button is for our staff. Your menu will be updated."))]
     if item.prompt:
         return [text(ctx._(item.prompt))]
+    if item.reply:
+        return REPLIES[item.reply](ctx)
     return route_text(ctx, item.command) if item.command else []  # a link: LINE opens it
 
 
@@ -63,6 +61,9 @@ def about(ctx: Context) -> list:
     if not ctx.is_member:
         replies.insert(0, (ctx._("Join"), keyword(ctx, "join")))
     return [text("\n\n".join(lines), quick_replies=replies)]
+
+
+REPLIES = {"about": about}
 
 
 def scanned_by_customer(ctx: Context, command: Command) -> list | None:

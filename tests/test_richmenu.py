@@ -63,7 +63,6 @@ MENUS = {
 # Tiles that run a command: tapping one answers exactly as typing the command does.
 TYPED = {
     "Join": "join",
-    "About us": "about",
     "Member card": "card",
     "Points": "points",
     "Rewards": "rewards",
@@ -171,7 +170,10 @@ def test_each_tile_does_what_its_label_says(app, sim, owner, cashier, store):
     alice = sim.user("alice", "Alice", language="en")
     alice.follow()
     assert [shown(u) for u in (alice, cashier, owner)] == ["guest en", "staff en", "owner en"]
-    assert texts(alice.taps_rich_menu("About us")) == texts(alice.says("about"))
+    [about] = alice.taps_rich_menu("About us")
+    assert about["text"].startswith("our shop\n\nWe thank our regulars: collect points")
+    assert "How we handle your data: http://127.0.0.1:8090/privacy?lang=en" in about["text"]
+    assert [item["action"]["text"] for item in about["quickReply"]["items"]] == ["join", "help"]
     tapped = texts(alice.taps_rich_menu("Join"))
     alice.says("cancel")
     assert tapped == texts(alice.says("join"))

@@ -19,12 +19,14 @@ QR_READER = "https://line.me/R/nv/QRCodeReader"
 
 @dataclass(frozen=True)
 class Item:
-    """One tile: `command` is run as if typed; `uri` is opened by the LINE app instead."""
+    """One tile: `command` is run as if typed, `reply` names an answer of handlers/menus.py;
+    `uri` is opened by the LINE app instead."""
 
     key: str
     label: str  # N_()-marked
     icon: str  # a drawing in bot/richmenu/icons.py
     command: str | None = None
+    reply: str | None = None
     uri: str | None = None
     fill_in: str | None = None  # text put in the keyboard after the tap (staff commands)
     prompt: str | None = None  # N_()-marked reply instead of running `command`
@@ -88,7 +90,7 @@ ITEMS = {
         Item("campaigns", N_("Campaigns"), "megaphone", command="/campaign list"),
         Item("dashboard", N_("Dashboard"), "gauge", command="/dashboard"),
         Item("join", N_("Join"), "join", command="join"),
-        Item("about", N_("About us"), "shop", command="about"),
+        Item("about", N_("About us"), "shop", reply="about"),
     )
 }
 
