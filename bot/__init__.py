@@ -26,6 +26,7 @@ def create_app(config: dict | Config | None = None) -> Flask:
 
     # Imported here so importing `bot` stays cheap and free of side effects.
     from bot import cli, health, pages, webhook  # noqa: PLC0415
+    from bot.merchants import web  # noqa: PLC0415
     from handlers import build_registry  # noqa: PLC0415
 
     app = Flask(__name__)
@@ -50,6 +51,7 @@ def create_app(config: dict | Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(cli.bp)
+    web.install(app, services)
     return app
 
 
