@@ -455,7 +455,7 @@ def test_a_big_campaign_does_not_delay_another_merchants_journey(fleet_app, tea,
     worker.start()
     try:
         now = datetime.now().astimezone()
-        worker.scheduler.modify_job("tea:run_campaigns", jobstore="tea", next_run_time=now)
+        worker.scheduler.modify_job("tea:run_campaigns", next_run_time=now)
         deadline = time.monotonic() + 60
         while tea_status(fleet_app, tea, big) == "scheduled" and time.monotonic() < deadline:
             time.sleep(0.05)  # real threads: wait until the worker has taken the campaign
@@ -463,7 +463,7 @@ def test_a_big_campaign_does_not_delay_another_merchants_journey(fleet_app, tea,
 
         started = time.monotonic()
         worker.scheduler.modify_job(
-            "bakery:run_journeys", jobstore="bakery", next_run_time=datetime.now().astimezone()
+            "bakery:run_journeys", next_run_time=datetime.now().astimezone()
         )
         while not received(bakery, birthday_girl) and time.monotonic() - started < 60:
             time.sleep(0.05)
