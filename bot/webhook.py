@@ -24,6 +24,24 @@ MAX_DEPTH = 32
 def callback():
     """Receive LINE's webhook: 400 unsigned or malformed, 413 oversized, else 200."""
     services = current_app.extensions["samachik"]
+    if not services.config.LINE_CHANNEL_SECRET:
+        return "no channel here: this deployment serves /callback/<merchant>", 404
+    return receive(services)
+
+
+@bp.post("/callback/<slug>")
+def merchant_callback(slug: str):
+    """One merchant's webhook (multi-merchant mode); 404 for unknown or disabled ones."""
+    merchants = current_app.extensions.get("samachik.merchants")
+    # Resolved before the body is read: nobody can make us buffer bodies for no merchant.
+    services = merchants.services(slug) if merchants else None
+    if services is None:
+        return "unknown merchant", 404
+    return receive(services)
+
+
+def receive(services) -> tuple[str, int]:
+    """Verify and handle one webhook request for the channel of `services`."""
     signature = request.headers.get("X-Line-Signature", "")
     if not signature:
         return "missing signature", 400

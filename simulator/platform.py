@@ -77,9 +77,17 @@ class Fault:
 class Platform:
     """State and rules of the fake Messaging API."""
 
-    def __init__(self, channel_secret: str, access_token: str, validator=None, clock=time.time):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        validator=None,
+        clock=time.time,
+        basic_id: str = BOT_BASIC_ID,
+    ):
         self.channel_secret = channel_secret
         self.access_token = access_token
+        self.basic_id = basic_id
         self.clock = clock
         self._validator = validator
         self._lock = threading.RLock()
@@ -327,7 +335,7 @@ class Platform:
         """GET /v2/bot/info: the account's ids (BotInfoResponse)."""
         info = {
             "userId": BOT_USER_ID,
-            "basicId": BOT_BASIC_ID,
+            "basicId": self.basic_id,
             "displayName": "Samachik Simulator",
             "chatMode": "bot",
             "markAsReadMode": "auto",
