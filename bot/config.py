@@ -51,6 +51,7 @@ class Config:
     LINE_API_MAX_ATTEMPTS: int = 5
     LINE_API_BACKOFF_SECONDS: float = 0.5
     LOG_LEVEL: str = "INFO"
+    RATE_LIMIT_PER_MINUTE: int = 30  # messages and taps per LINE user; 0 turns it off
 
     @property
     def tz(self) -> ZoneInfo:
@@ -127,3 +128,5 @@ def _check(config: Config) -> None:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if config.LINE_API_MAX_ATTEMPTS < 1:
         raise ConfigError("LINE_API_MAX_ATTEMPTS must be at least 1")
+    if config.RATE_LIMIT_PER_MINUTE < 0:
+        raise ConfigError("RATE_LIMIT_PER_MINUTE must be 0 (off) or more")

@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 
-from bot import private_chat
+from bot import private_chat, ratelimit
 from bot.context import Context, Services
 from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
@@ -44,7 +44,9 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
     ctx = Context(services, event, raw)
     try:
-        replies = route(ctx)
+        replies = ratelimit.refusal(ctx)
+        if replies is None:
+            replies = route(ctx)
     except Exception as exc:  # noqa: BLE001 - any handler bug must not lose the event
         log.error(
             "handler for %s event %s failed; released for redelivery\n%s",

@@ -50,5 +50,9 @@ def prune_erasures() -> int:
     return maintenance.prune_erasures(RUNTIME["store"])
 
 
+def prune_rate_limits() -> int:
+    return maintenance.prune_rate_limits(RUNTIME["store"])
+
+
 def drop_stale_conversations() -> int:
     return maintenance.drop_stale_conversations(RUNTIME["store"])

@@ -15,6 +15,7 @@ from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.ratelimits import RateLimitStore
 from bot.store.rewards import RewardStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
@@ -34,6 +35,7 @@ class Store(
     AuditStore,
     SettingsStore,
     ErasureStore,
+    RateLimitStore,
 ):
     """All queries, grouped by the collections they serve."""
 
