@@ -3,7 +3,9 @@
 Raw counters, changed atomically with each purchase: `visits`, `spend` (minor
 units), `first_visit`, `last_visit`, `branches` {code: visits}, `hours`
 {"0".."23": visits}, `weekdays` {"0".."6": visits, Monday = 0}, `visit_dates`
-(local dates of the last 24 visits) and `rev` (bumped on every change).
+(local dates of the last 24 visits), `counted` (ids of the last 24 purchases counted,
+so a purchase finished again — a redelivered `/earn`, an old button — counts once)
+and `rev` (bumped on every change).
 
 Derived fields, recomputed from the raw ones so segments are plain indexed
 finds:
@@ -48,7 +50,8 @@ def visit_update(purchase: dict, sign: int = 1) -> dict:
         update["$min"] = {"stats.first_visit": purchase["created_at"]}
         update["$max"] = {"stats.last_visit": purchase["created_at"]}
         update["$push"] = {
-            "stats.visit_dates": {"$each": [purchase["local_date"]], "$slice": -KEEP_VISIT_DATES}
+            "stats.visit_dates": {"$each": [purchase["local_date"]], "$slice": -KEEP_VISIT_DATES},
+            "stats.counted": {"$each": [purchase["_id"]], "$slice": -KEEP_VISIT_DATES},
         }
     return update
 
@@ -84,7 +87,8 @@ def stats_from_purchases(purchases: list[dict], tz: ZoneInfo) -> dict:
     """Rebuild a member's stats from their active purchases (oldest first)."""
     stats: dict = {"visits": 0, "spend": 0, "branches": {}, "hours": {}, "weekdays": {}}
     dates: list[str] = []
-    for purchase in sorted(purchases, key=lambda p: p["created_at"]):
+    ordered = sorted(purchases, key=lambda p: p["created_at"])
+    for purchase in ordered:
         stats["visits"] += 1
         stats["spend"] += purchase["amount"]
         branch = purchase.get("branch") or "_"
@@ -98,6 +102,7 @@ def stats_from_purchases(purchases: list[dict], tz: ZoneInfo) -> dict:
         stats["last_visit"] = purchase["created_at"]
         dates.append(purchase["local_date"])
     stats["visit_dates"] = dates[-KEEP_VISIT_DATES:]
+    stats["counted"] = [p["_id"] for p in ordered][-KEEP_VISIT_DATES:]
     return {**stats, **derive(stats)}
 
 
@@ -105,7 +110,7 @@ def comparable(stats: dict | None) -> dict:
     """Stats without bookkeeping or zero counters, to compare incremental and rebuilt."""
     if not stats:
         return comparable({"visits": 0, "spend": 0, **derive({})})
-    clean = {k: v for k, v in stats.items() if k != "rev"}
+    clean = {k: v for k, v in stats.items() if k not in ("rev", "counted")}
     for field in ("branches", "hours", "weekdays"):
         clean[field] = {k: v for k, v in (clean.get(field) or {}).items() if v}
     if not clean.get("visits"):
