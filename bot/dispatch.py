@@ -6,6 +6,8 @@ import logging
 import time
 import traceback
 
+from pymongo.errors import PyMongoError
+
 from bot import private_chat, ratelimit
 from bot.context import Context, Services
 from bot.conversation import is_expired
@@ -55,7 +57,9 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
             safe_traceback(exc),
         )
         services.store.release_event(event_id)
-        return "failed"
+        # The database failing is worth LINE's redelivery (webhook answers 500);
+        # a bug in a handler would fail again, so that event is only released.
+        return "unavailable" if isinstance(exc, PyMongoError) else "failed"
     services.store.finish_event(event_id)
     if replies:
         send_reply(services, raw, replies)
