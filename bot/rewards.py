@@ -88,12 +88,12 @@ def redeem(
     if redemption["_id"] != code:  # this confirmation was seen before
         if redemption["status"] == "pending":
             if event and redemption.get("event") == event and _take_over(store, redemption):
-                return _complete(store, reward, member, redemption["_id"])
+                return _complete(store, reward, member, redemption)
             return RedeemResult(redemption, "busy")
         if redemption["status"] == "failed" and not redemption.get("reason"):
             return RedeemResult(redemption, "interrupted")  # undone by the cleanup job
         return RedeemResult(redemption, redemption.get("reason"))
-    return _complete(store, reward, member, code)
+    return _complete(store, reward, member, redemption)
 
 
 def _take_over(store: Store, redemption: dict) -> bool:
@@ -104,17 +104,19 @@ def _take_over(store: Store, redemption: dict) -> bool:
     return taken is not None
 
 
-def _complete(store: Store, reward: dict, member: dict, code: str) -> RedeemResult:
+def _complete(store: Store, reward: dict, member: dict, redemption: dict) -> RedeemResult:
     """The steps of a pending redemption, each of which happens once however often run."""
+    code = redemption["_id"]
     if not _within_limit(store, reward, member["_id"], code):
         _fail(store, code, "limit")
         return RedeemResult(None, "limit")
-    if not store.take_stock(reward["_id"], code):
-        _fail(store, code, "out-of-stock")
-        return RedeemResult(None, "out-of-stock")
-    faultpoints.reached("redeem.after_stock")
-    store.set_redemption(code, {"stock_taken": True}, "pending")
-    store.stock_recorded(reward["_id"], code)
+    if not redemption.get("stock_taken"):
+        if not store.take_stock(reward["_id"], code):
+            _fail(store, code, "out-of-stock")
+            return RedeemResult(None, "out-of-stock")
+        faultpoints.reached("redeem.after_stock")
+        store.set_redemption(code, {"stock_taken": True}, "pending")
+        store.stock_recorded(reward["_id"], code)
     try:
         points.debit(
             store,
