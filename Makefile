@@ -6,14 +6,14 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean
+.PHONY: test demo devdb venv lint format i18n bench clean audit
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 devdb: $(DEVDB)
@@ -26,6 +26,7 @@ $(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
 test: venv devdb
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/audit_deps.py
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 demo: venv devdb
@@ -46,6 +47,10 @@ i18n: venv
 	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --width 100 --ignore-obsolete; \
 	done
 	$(VENV)/bin/pybabel compile -d locale --statistics
+
+# Known vulnerabilities in the pinned requirements (skips, saying so, when offline).
+audit: venv
+	$(PY) tools/audit_deps.py
 
 bench: venv devdb
 	$(PY) bench/webhook_throughput.py
