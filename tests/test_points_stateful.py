@@ -289,5 +289,5 @@ def test_points_stay_consistent_under_random_operations(services):
     PointsMachine.services = services
     run_state_machine_as_test(
         PointsMachine,
-        settings=settings(max_examples=budget(12, 300), stateful_step_count=budget(25, 60)),
+        settings=settings(max_examples=budget(12, 100), stateful_step_count=budget(25, 50)),
     )
