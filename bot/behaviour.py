@@ -68,7 +68,7 @@ def derive(stats: dict) -> dict:
     derived["avg"] = stats.get("spend", 0) // visits
     derived["top_hour"] = _top(stats.get("hours") or {})
     derived["top_weekday"] = _top(stats.get("weekdays") or {})
-    days = sorted({date.fromisoformat(d) for d in stats.get("visit_dates") or []})
+    days = sorted({date.fromisoformat(d) for d in recent(stats, "visit_dates")})
     if len(days) >= MIN_VISITS_FOR_OVERDUE:
         gaps = [(later - earlier).days for earlier, later in itertools.pairwise(days)]
         median = statistics.median(gaps)
@@ -76,6 +76,15 @@ def derive(stats: dict) -> dict:
         wait = max(OVERDUE_FACTOR * median, MIN_OVERDUE_GAP_DAYS)
         derived["overdue_at"] = stats["last_visit"] + timedelta(days=wait)
     return derived
+
+
+def recent(stats: dict, field: str) -> list:
+    """The last KEEP_VISIT_DATES entries of a list in the stats.
+
+    MongoDB trims them in the `$push` itself (`$slice`); FerretDB 1.24 ignores `$slice`,
+    so the store trims them again with the derived fields (store.purchases._set_derived).
+    """
+    return (stats.get(field) or [])[-KEEP_VISIT_DATES:]
 
 
 def _top(buckets: dict) -> int | None:
@@ -111,6 +120,7 @@ def comparable(stats: dict | None) -> dict:
     if not stats:
         return comparable({"visits": 0, "spend": 0, **derive({})})
     clean = {k: v for k, v in stats.items() if k not in ("rev", "counted")}
+    clean["visit_dates"] = recent(stats, "visit_dates")
     for field in ("branches", "hours", "weekdays"):
         clean[field] = {k: v for k, v in (clean.get(field) or {}).items() if v}
     if not clean.get("visits"):

@@ -116,7 +116,7 @@ def _complete(store: Store, reward: dict, member: dict, redemption: dict) -> Red
             return RedeemResult(None, "out-of-stock")
         faultpoints.reached("redeem.after_stock")
         store.set_redemption(code, {"stock_taken": True}, "pending")
-        store.stock_recorded(reward["_id"], code)
+    store.stock_recorded(reward["_id"], code)
     try:
         points.debit(
             store,

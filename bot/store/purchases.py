@@ -7,7 +7,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from bot.behaviour import derive, visit_update
+from bot.behaviour import derive, recent, visit_update
 from bot.store.base import StoreBase, utcnow
 
 
@@ -149,6 +149,8 @@ class PurchaseStore(StoreBase):
     def _set_derived(self, member_id: str, stats: dict) -> None:
         # Only if nothing changed the counters meanwhile; that writer derives again.
         changes = {f"stats.{name}": value for name, value in derive(stats).items()}
+        for bounded in ("visit_dates", "counted"):  # FerretDB ignores $push's $slice
+            changes[f"stats.{bounded}"] = recent(stats, bounded)
         self.db.members.update_one(
             {"_id": member_id, "stats.rev": stats.get("rev")}, {"$set": changes}
         )
