@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -11,7 +12,8 @@ from bot.store.base import StoreBase, utcnow
 
 
 class RateLimitStore(StoreBase):
-    INDEXES = {"rate_limits": [IndexModel([("at", ASCENDING)])]}  # _id = "<user>:<minute>"
+    # _id = "<digest of the LINE user id>:<minute>"
+    INDEXES = {"rate_limits": [IndexModel([("at", ASCENDING)])]}
 
     def count_hit(self, user_id: str, window: datetime) -> int:
         """Count one event of `user_id` in the minute `window`; returns the count so far.
@@ -20,7 +22,8 @@ class RateLimitStore(StoreBase):
         atomic; on FerretDB 1.x it is not (see base.locked), so concurrent events of one
         user may count once between them — harmless for a limit meant for floods.
         """
-        key = f"{user_id}:{window:%Y%m%d%H%M}"
+        # A digest, not the LINE id: nothing here identifies anyone (erasure has nothing to do).
+        key = f"{hashlib.sha256(user_id.encode()).hexdigest()[:24]}:{window:%Y%m%d%H%M}"
         for _attempt in range(2):
             try:
                 doc = self.db.rate_limits.find_one_and_update(
