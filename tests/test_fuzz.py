@@ -157,7 +157,7 @@ def shop(owner, cashier, member, store):
     return owner
 
 
-@settings(max_examples=budget(120, 3000))
+@settings(max_examples=budget(120, 1000))
 @given(command=st.sampled_from(COMMANDS), args=ARGS)
 def test_any_words_after_any_command_get_an_answer(shop, store, errors, command, args):
     replies = shop.says(f"{command} {args}"[:5000])
@@ -171,7 +171,7 @@ def test_any_words_after_any_command_get_an_answer(shop, store, errors, command,
 FORMS = ["join", "edit phone", "edit birthday", "edit email", "/campaign new", "/earn CODE01 150"]
 
 
-@settings(max_examples=budget(60, 2000))
+@settings(max_examples=budget(60, 500))
 @given(form=st.sampled_from(FORMS), answers=st.lists(ARGS, min_size=1, max_size=3))
 def test_any_answer_in_a_guided_form_gets_an_answer(shop, store, errors, form, answers):
     shop.says(form)
@@ -214,7 +214,7 @@ def events(draw, user_id):
     return event
 
 
-@settings(max_examples=budget(150, 5000))
+@settings(max_examples=budget(150, 2000))
 @given(data=st.data())
 def test_any_signed_body_gets_200_or_400_never_500(sim, alice, errors, data):
     shape = data.draw(st.sampled_from(["events", "body"]))
