@@ -291,3 +291,34 @@ def test_a_campaign_run_through_a_database_outage_sends_once_to_everyone(own_dat
     assert store.campaign_counts(campaign["_id"]) == {"sent": 6}
     assert store.campaign(campaign["_id"])["status"] == "done"
     assert len(sim.requests("multicast")) >= 3
+
+
+def test_the_database_lost_mid_event_answers_500_and_the_event_counts_once_after(own_database, sim):
+    database, application = own_database
+    store = application.extensions["samachik"].store
+    newcomer = sim.user("newcomer", "Newcomer", language="en")
+    newcomer.state.friend = True
+    event = ev.follow(newcomer.id)
+    sim.set_latency("profile", 0.5)  # the handler asks LINE for their language meanwhile
+
+    def kill_while_asking_line():
+        deadline = time.monotonic() + 60
+        while not sim.requests("profile") and time.monotonic() < deadline:
+            time.sleep(0.01)  # watching the simulator for the handler's call, not a delay
+        database.kill()
+
+    killer = threading.Thread(target=kill_while_asking_line)
+    killer.start()
+    status = sim.deliver([event])
+    killer.join()
+    sim.set_latency("profile", 0)
+    database.start()
+
+    assert status == 500  # the handler's write failed: LINE redelivers
+    assert sim.deliver([redelivered(event)]) == 500  # its claim is fresh: maybe still working
+    with time_machine.travel(utcnow() + LATER, tick=False):
+        assert sim.deliver([redelivered(event)]) == 200
+        assert sim.deliver([redelivered(event)]) == 200
+
+    assert len(newcomer.inbox) == 1  # welcomed once
+    assert store.member_by_line_id(newcomer.id)["status"] == "follower"
