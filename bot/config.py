@@ -59,6 +59,7 @@ class Config:
     WORKER_THREADS: int = 8
     # Set on a merchant's own copy of the config (bot.merchants), empty for the environment's.
     MERCHANT_SLUG: str = ""
+    RATE_LIMIT_PER_MINUTE: int = 30  # messages and taps per LINE user; 0 turns it off
 
     @property
     def tz(self) -> ZoneInfo:
@@ -145,3 +146,5 @@ def _check(config: Config) -> None:
         raise ConfigError("WORKER_THREADS must be at least 1")
     if config.LINE_API_MAX_ATTEMPTS < 1:
         raise ConfigError("LINE_API_MAX_ATTEMPTS must be at least 1")
+    if config.RATE_LIMIT_PER_MINUTE < 0:
+        raise ConfigError("RATE_LIMIT_PER_MINUTE must be 0 (off) or more")

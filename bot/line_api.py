@@ -40,6 +40,7 @@ REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
 LINE_API_HOST = "https://api.line.me"
 LINE_DATA_HOST = "https://api-data.line.me"
 BOT_INFO_RETRY_SECONDS = 600.0
+MONTHLY_LIMIT = "monthly limit"  # in LINE's 429 body when the month's quota is used up
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
 
@@ -48,12 +49,19 @@ CONNECTIONS = 64
 
 
 class LineApiError(Exception):
-    """A call LINE refused; `permanent` means retrying the same call cannot help."""
+    """A call LINE refused; `permanent` means retrying the same call cannot help.
 
-    def __init__(self, message: str, status: int | None = None, permanent: bool = True):
+    `quota`: LINE's 429 for a month's message quota used up — permanent until the
+    quota grows, so it is not retried and a campaign run stops on it.
+    """
+
+    def __init__(
+        self, message: str, status: int | None = None, permanent: bool = True, quota: bool = False
+    ):
         super().__init__(message)
         self.status = status
         self.permanent = permanent
+        self.quota = quota
 
 
 @dataclass
@@ -90,6 +98,7 @@ class LineApi:
         max_attempts: int = 5,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ):
         configuration = Configuration(host=base_url, access_token=access_token)
         # The SDK sends every call to `host` once it is set, api-data ones too: LINE's
@@ -105,6 +114,7 @@ class LineApi:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
+        self._timeout = {"_request_timeout": timeout}
         self._basic_id: str | None = None
         self._basic_id_asked_at: float | None = None
 
@@ -117,7 +127,19 @@ class LineApi:
     def reply(self, reply_token: str, messages: Sequence[Message | dict]) -> None:
         """Answer a webhook event; the token is single-use and short-lived."""
         request = ReplyMessageRequest(reply_token=reply_token, messages=_checked(messages))
-        self._call("reply", lambda: self._api.reply_message_with_http_info(request, **_timeout()))
+        lost: list[LineApiError] = []
+        try:
+            self._call(
+                "reply",
+                lambda: self._api.reply_message_with_http_info(request, **self._timeout),
+                lost,
+            )
+        except LineApiError as error:
+            if lost and error.status == 400 and "reply token" in str(error).lower():
+                # An attempt whose answer we never got used the token: LINE delivered it.
+                log.info("reply token used by an attempt that timed out: taken as delivered")
+                return
+            raise
 
     def push(
         self, user_id: str, messages: Sequence[Message | dict], retry_key: str | None = None
@@ -129,7 +151,7 @@ class LineApi:
             "push",
             key,
             lambda: self._api.push_message_with_http_info(
-                request, x_line_retry_key=key, **_timeout()
+                request, x_line_retry_key=key, **self._timeout
             ),
         )
 
@@ -150,7 +172,7 @@ class LineApi:
                     "multicast",
                     key,
                     lambda request=request, key=key: self._api.multicast_with_http_info(
-                        request, x_line_retry_key=key, **_timeout()
+                        request, x_line_retry_key=key, **self._timeout
                     ),
                 )
                 result.sent += chunk
@@ -164,7 +186,7 @@ class LineApi:
         """The user's LINE profile, or None when LINE does not know them (404)."""
         try:
             response = self._call(
-                "profile", lambda: self._api.get_profile_with_http_info(user_id, **_timeout())
+                "profile", lambda: self._api.get_profile_with_http_info(user_id, **self._timeout)
             )
         except LineApiError as error:
             if error.status == 404:
@@ -192,7 +214,7 @@ class LineApi:
         self._basic_id_asked_at = time.monotonic()
         try:
             info = self._call(
-                "bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout())
+                "bot_info", lambda: self._api.get_bot_info_with_http_info(**self._timeout)
             ).data
         except LineApiError as error:
             log.info("bot info lookup failed: %s", error.status)
@@ -203,10 +225,10 @@ class LineApi:
     def quota(self) -> dict:
         """Monthly message quota and how much of it is used."""
         limit = self._call(
-            "quota", lambda: self._api.get_message_quota_with_http_info(**_timeout())
+            "quota", lambda: self._api.get_message_quota_with_http_info(**self._timeout)
         ).data
         used = self._call(
-            "quota", lambda: self._api.get_message_quota_consumption_with_http_info(**_timeout())
+            "quota", lambda: self._api.get_message_quota_consumption_with_http_info(**self._timeout)
         ).data
         return {"type": limit.type, "limit": limit.value, "used": used.total_usage}
 
@@ -238,7 +260,8 @@ class LineApi:
             return Delivery(request_id=accepted.request_id, duplicate=True)
         return Delivery(request_id=_request_id(response.headers))
 
-    def _call(self, name: str, call: Callable):
+    def _call(self, name: str, call: Callable, lost: list | None = None):
+        """`lost` collects network errors: attempts LINE may have carried out unanswered."""
         attempt = 0
         while True:
             attempt += 1
@@ -248,12 +271,17 @@ class LineApi:
                 status = exc.status or 0
                 if status == 409 and name in ("push", "multicast"):
                     raise _AlreadyAcceptedError(_request_id(exc.headers)) from None
-                retryable = status == 429 or status >= 500
-                error = LineApiError(_describe(name, exc), status=status, permanent=not retryable)
+                quota = status == 429 and MONTHLY_LIMIT in _body(exc)
+                retryable = (status == 429 and not quota) or status >= 500
+                error = LineApiError(
+                    _describe(name, exc), status=status, permanent=not retryable, quota=quota
+                )
                 retry_after = _retry_after(exc.headers)
             except (Urllib3Error, requests.RequestException) as exc:
                 error = LineApiError(f"{name}: network error {type(exc).__name__}", permanent=False)
                 retry_after = None
+                if lost is not None:
+                    lost.append(error)
             if error.permanent or attempt >= self.max_attempts:
                 raise error
             delay = retry_after if retry_after is not None else self._backoff(attempt)
@@ -277,10 +305,6 @@ def _checked(messages: Sequence[Message | dict]) -> list[Message]:
     return as_messages(messages)
 
 
-def _timeout() -> dict:
-    return {"_request_timeout": REQUEST_TIMEOUT}
-
-
 def _request_id(headers) -> str | None:
     return headers.get("x-line-request-id") if headers else None
 
@@ -293,10 +317,13 @@ def _retry_after(headers) -> float | None:
         return None
 
 
+def _body(exc: ApiException) -> str:
+    if not exc.body:
+        return ""
+    return exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else str(exc.body)
+
+
 def _describe(name: str, exc: ApiException) -> str:
     # LINE's error bodies name the problem ("Invalid reply token"), never the
     # access token or message content, so they are safe to log.
-    detail = ""
-    if exc.body:
-        detail = exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)
-    return f"{name}: HTTP {exc.status} {detail[:300]}".strip()
+    return f"{name}: HTTP {exc.status} {_body(exc)[:300]}".strip()

@@ -18,6 +18,8 @@ bp = Blueprint("webhook", __name__)
 # LINE's deepest event (a message with mentions) nests about 7 levels; the
 # margin allows for LINE's additions while refusing pathological bodies.
 MAX_DEPTH = 32
+# What dispatch says when the event should come again: see `callback`.
+RETRY_LATER = {"unavailable", "skipped-busy"}
 
 
 @bp.post("/callback")
@@ -65,6 +67,7 @@ def receive(services) -> tuple[str, int]:
         log.warning("webhook rejected: signed but malformed body")
         return "malformed body", 400
 
+    outcomes = set()
     for raw in raw_events:
         wrong = event_shape.problem(raw)
         if wrong:
@@ -73,10 +76,13 @@ def receive(services) -> tuple[str, int]:
             kind = raw.get("type") if isinstance(raw, dict) else None
             log.warning("dropping a %.64s event with malformed fields: %s", kind, wrong)
             continue
-        dispatch.handle_event(services, sdk_event(raw), raw)
-    # After a valid signature we always answer 200, even for events we do not
-    # understand or whose handler failed: LINE would otherwise redeliver or
-    # flag the webhook, and failed events are released for its redelivery.
+        outcomes.add(dispatch.handle_event(services, sdk_event(raw), raw))
+    if outcomes & RETRY_LATER:
+        # The database failed, or an event is claimed by a process that may have died
+        # mid-way: LINE redelivers the body (the events it handled are skipped then).
+        return "try again later", 500
+    # After a valid signature we otherwise answer 200, even for events we do not
+    # understand or whose handler had a bug: LINE would redeliver them in vain.
     return "OK", 200
 
 

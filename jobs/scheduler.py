@@ -44,6 +44,7 @@ SCHEDULE = (
     ("rebuild_rollups", {"trigger": "cron", "hour": 3, "minute": 50}, DAILY),
     ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
+    ("prune_rate_limits", {"trigger": "interval", "hours": 1}, OFTEN),
     ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("run_campaigns", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("refresh_member_rollup", {"trigger": "interval", "minutes": 15}, OFTEN),

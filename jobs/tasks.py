@@ -94,6 +94,10 @@ def prune_erasures() -> int:
     return _single("prune_erasures")
 
 
+def prune_rate_limits() -> int:
+    return maintenance.prune_rate_limits(RUNTIME["store"])
+
+
 def drop_stale_conversations() -> int:
     return _single("drop_stale_conversations")
 

@@ -158,6 +158,12 @@ class Simulator:
     def set_latency(self, endpoint: str, seconds: float) -> None:
         self.platform.set_latency(endpoint, seconds)
 
+    def set_fault_rates(
+        self, endpoint: str, rates: dict, seed: int = 0, timeout_seconds: float = 1.0
+    ) -> None:
+        """Random faults, e.g. `{429: 0.2, 500: 0.1, "timeout": 0.05}` (see Platform)."""
+        self.platform.set_fault_rates(endpoint, rates, seed, timeout_seconds)
+
     def set_rate_limit(self, endpoint: str, per_second: int) -> None:
         self.platform.set_rate_limit(endpoint, per_second)
 

@@ -19,6 +19,7 @@ from bot.store.ledger import InsufficientPointsError, LedgerConflictError, Ledge
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
 from bot.store.reports import ReportStore
+from bot.store.ratelimits import RateLimitStore
 from bot.store.rewards import RewardStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
@@ -42,6 +43,7 @@ class Store(
     ImageStore,
     DashboardStore,
     ChartStore,
+    RateLimitStore,
 ):
     """All queries, grouped by the collections they serve."""
 
