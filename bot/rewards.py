@@ -126,7 +126,7 @@ def _complete(store: Store, reward: dict, member: dict, redemption: dict) -> Red
             f"redeem:{code}",
             guard=True,
             redemption=code,
-            reward_id=reward_id,
+            reward_id=reward["_id"],
         )
     except InsufficientPointsError:
         _fail(store, code, "insufficient")

@@ -18,8 +18,8 @@ from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
-from bot.store.reports import ReportStore
 from bot.store.ratelimits import RateLimitStore
+from bot.store.reports import ReportStore
 from bot.store.rewards import RewardStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
