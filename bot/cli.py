@@ -106,12 +106,29 @@ def richmenu_group():
     """Rich menus at LINE: `deploy` the layout, or show its `status`."""
 
 
+MERCHANT_OPTION = click.option(
+    "--merchant", "slug", default=None, help="a merchant's slug (multi-merchant mode)"
+)
+
+
+def _services(slug: str | None):
+    """The app's services, or one merchant's."""
+    if slug is None:
+        return current_app.extensions["samachik"]
+    merchants = current_app.extensions.get("samachik.merchants")
+    services = merchants.services(slug) if merchants else None
+    if services is None:
+        raise click.ClickException(f"no active merchant {slug!r} (see `merchant list`)")
+    return services
+
+
 @richmenu_group.command("deploy")
-def richmenu_deploy():
+@MERCHANT_OPTION
+def richmenu_deploy(slug: str | None):
     """Create or update every menu, set the guest menu as default, link everyone (idempotent)."""
     from bot.richmenu import deploy  # noqa: PLC0415 - Pillow drawing only when asked for
 
-    services = current_app.extensions["samachik"]
+    services = _services(slug)
     try:
         report = deploy.deploy(services.store, services.line, services.config)
     except deploy.DeployError as error:
@@ -122,12 +139,13 @@ def richmenu_deploy():
 
 
 @richmenu_group.command("status")
-def richmenu_status():
+@MERCHANT_OPTION
+def richmenu_status(slug: str | None):
     """What LINE serves now, menu by menu, against the layout."""
     from bot.line_api import LineApiError  # noqa: PLC0415
     from bot.richmenu import deploy  # noqa: PLC0415
 
-    services = current_app.extensions["samachik"]
+    services = _services(slug)
     try:
         report = deploy.status(services.store, services.line, services.config)
     except LineApiError as error:

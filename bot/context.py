@@ -28,6 +28,13 @@ class Services:
     registry: Registry
 
 
+def current_services() -> Services:
+    """This request's merchant: the one its URL names (multi-merchant), else the app's."""
+    from flask import current_app, g  # noqa: PLC0415 - handlers and jobs run without Flask
+
+    return g.get("samachik_services") or current_app.extensions["samachik"]
+
+
 @dataclass
 class Context:
     services: Services

@@ -6,7 +6,9 @@ import logging
 import time
 import traceback
 
-from bot import private_chat
+from pymongo.errors import PyMongoError
+
+from bot import private_chat, ratelimit
 from bot.context import Context, Services
 from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
@@ -44,7 +46,9 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
     ctx = Context(services, event, raw)
     try:
-        replies = route(ctx)
+        replies = ratelimit.refusal(ctx)
+        if replies is None:
+            replies = route(ctx)
     except Exception as exc:  # noqa: BLE001 - any handler bug must not lose the event
         log.error(
             "handler for %s event %s failed; released for redelivery\n%s",
@@ -53,7 +57,9 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
             safe_traceback(exc),
         )
         services.store.release_event(event_id)
-        return "failed"
+        # The database failing is worth LINE's redelivery (webhook answers 500);
+        # a bug in a handler would fail again, so that event is only released.
+        return "unavailable" if isinstance(exc, PyMongoError) else "failed"
     services.store.finish_event(event_id)
     if replies:
         send_reply(services, raw, replies)

@@ -74,6 +74,8 @@ SECTIONS = (
         N_("Owner: run"),
         Role.OWNER,
         (
+            Entry(N_("Stats"), SAY, "/stats"),
+            Entry(N_("Dashboard"), SAY, "/dashboard"),
             Entry(N_("New campaign"), FORM, "campaign"),
             Entry(N_("Campaigns"), SAY, "/campaign list"),
             Entry(N_("Reward list"), SAY, "/reward list"),

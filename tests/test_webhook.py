@@ -229,7 +229,9 @@ def test_the_same_event_arriving_concurrently_is_handled_once(app, sim, alice, s
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda _: sim.post_raw(body, signature), range(8)))
 
-    assert statuses == [200] * 8
+    # Copies that found the first one still working get 500: LINE redelivers them later.
+    assert statuses.count(200) >= 1 and set(statuses) <= {200, 500}
+    assert sim.post_raw(body, signature) == 200  # that redelivery: done, not handled again
     assert len(alice.inbox) == 1
     assert store.event_status(event["webhookEventId"]) == "done"
 

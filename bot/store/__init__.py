@@ -18,6 +18,7 @@ from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.ratelimits import RateLimitStore
 from bot.store.reports import ReportStore
 from bot.store.rewards import RewardStore
 from bot.store.richmenus import RichMenuStore
@@ -44,6 +45,7 @@ class Store(
     ImageStore,
     DashboardStore,
     ChartStore,
+    RateLimitStore,
     RichMenuStore,
     TicketStore,
 ):
