@@ -10,6 +10,7 @@ import dataclasses
 import io
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -25,7 +26,9 @@ from bot.richmenu.render import FONTS, render_png
 from bot.store import utcnow
 from jobs import richmenu_jobs
 from simulator import texts
+from simulator.app import read_qr
 from tests.conftest import sign_up
+from tests.test_merchants import bakery, fleet_app, fleet_settings, tea  # noqa: F401 - fixtures
 
 # What each role's menu offers, in order: (action type, data or uri, English label).
 MENUS = {
@@ -401,3 +404,27 @@ def test_a_deploy_refused_halfway_keeps_everyone_on_a_menu_and_finishes_next_tim
     assert "member:en: 1 user(s) linked" in report
     assert shown(member) == "member en" and member.rich_menu()["richMenuId"] != older
     assert len(sim.platform.richmenus.menus) == 12  # replaced and half-made menus deleted
+
+
+def test_each_merchant_deploys_its_own_menus_and_its_cards_open_its_own_chat(
+    fleet_app,  # noqa: F811 - fixtures from tests/test_merchants.py
+    sim,
+    tea,  # noqa: F811
+    bakery,  # noqa: F811
+):
+    alice = tea.person("alice")
+    sign_up(alice)
+
+    result = fleet_app.test_cli_runner().invoke(args=["richmenu", "deploy", "--merchant", "tea"])
+
+    assert result.exit_code == 0, result.output
+    assert "member:en: 1 user(s) linked" in result.output
+    assert shown(alice) == "member en"
+    assert len(tea.line.platform.richmenus.menus) == 12
+    assert bakery.line.platform.richmenus.menus == {}
+    assert tea.store(fleet_app).rich_menus() and not bakery.store(fleet_app).rich_menus()
+    card = alice.says("card")[0]
+    png = fleet_app.test_client().get(urlsplit(card["contents"]["hero"]["url"]).path).data
+    assert read_qr(png).startswith("https://line.me/R/oaMessage/%40tea/?%2Fearn%20SMC1.")
+    unknown = fleet_app.test_cli_runner().invoke(args=["richmenu", "status", "--merchant", "pie"])
+    assert unknown.exit_code != 0 and "no active merchant 'pie'" in unknown.output
