@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 import uuid
@@ -34,6 +35,7 @@ ENDPOINTS = (
     *richmenu.ENDPOINTS,
     "message_content",
 )
+MONTHLY_LIMIT = "You have reached your monthly limit."  # LINE's 429 when the quota is used up
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Reply:
     body: dict
     headers: dict = field(default_factory=dict)
     raw: bytes | None = None  # binary answers (images) instead of JSON
+    late: float = 0.0  # seconds the answer is held back after the call took effect
 
 
 @dataclass
@@ -77,9 +80,17 @@ class Fault:
 class Platform:
     """State and rules of the fake Messaging API."""
 
-    def __init__(self, channel_secret: str, access_token: str, validator=None, clock=time.time):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        validator=None,
+        clock=time.time,
+        basic_id: str = BOT_BASIC_ID,
+    ):
         self.channel_secret = channel_secret
         self.access_token = access_token
+        self.basic_id = basic_id
         self.clock = clock
         self._validator = validator
         self._lock = threading.RLock()
@@ -97,6 +108,9 @@ class Platform:
             self.requests: list[dict] = []
             self.faults: list[Fault] = []
             self.latency: dict[str, float] = {}
+            # endpoint -> ({429: 0.2, 500: 0.1, "timeout": 0.05}, its random generator)
+            self.fault_rates: dict[str, tuple[dict, random.Random]] = {}
+            self.timeout_seconds = 1.0
             self.rate_limits: dict[str, int] = dict(DEFAULT_RATE_LIMITS)
             self._windows: dict[str, deque] = defaultdict(deque)
             self.quota_limit = 1_000_000
@@ -131,6 +145,21 @@ class Platform:
     def set_latency(self, endpoint: str, seconds: float) -> None:
         with self._lock:
             self.latency[endpoint] = seconds
+
+    def set_fault_rates(
+        self, endpoint: str, rates: dict, seed: int = 0, timeout_seconds: float = 1.0
+    ) -> None:
+        """Fail a share of the calls to `endpoint` at random (reproducibly, from `seed`).
+
+        `rates` maps a status (429, 500…) or "timeout" to a probability. A timeout is
+        LINE doing the call and answering `timeout_seconds` late, after the caller gave
+        up: the lost acknowledgement that retry keys exist for. `{}` stops the faults.
+        """
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {ENDPOINTS}")
+        with self._lock:
+            self.fault_rates[endpoint] = (dict(rates), random.Random(seed))
+            self.timeout_seconds = timeout_seconds
 
     def set_rate_limit(self, endpoint: str, per_second: int) -> None:
         with self._lock:
@@ -211,6 +240,8 @@ class Platform:
                     "at": self.clock(),
                 }
             )
+        if reply.late:
+            time.sleep(reply.late)  # an injected timeout: the caller has stopped listening
         return reply
 
     def _call(self, endpoint, method, path, headers, raw) -> Reply:
@@ -222,6 +253,16 @@ class Platform:
         fault = self._take_fault(endpoint)
         if fault is not None:
             return _fault_reply(fault)
+        drawn = self._draw_fault(endpoint)
+        if drawn == "timeout":
+            reply = self._answer(endpoint, method, path, headers, raw)
+            reply.late = self.timeout_seconds
+            return reply
+        if drawn is not None:
+            return _fault_reply(Fault(endpoint, drawn, 0))
+        return self._answer(endpoint, method, path, headers, raw)
+
+    def _answer(self, endpoint, method, path, headers, raw) -> Reply:
         if self._over_rate_limit(endpoint):
             return Reply(429, {"message": "Too Many Requests"})
 
@@ -243,6 +284,18 @@ class Platform:
             return Reply(answer.status, answer.body, headers, answer.raw)
         action = getattr(self, f"_{endpoint}")
         return action(path, headers, body)
+
+    def _draw_fault(self, endpoint: str):
+        with self._lock:
+            rates, draw = self.fault_rates.get(endpoint, ({}, None))
+            if not rates:
+                return None
+            roll, edge = draw.random(), 0.0
+            for fault, rate in rates.items():
+                edge += rate
+                if roll < edge:
+                    return fault
+        return None
 
     def _take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
@@ -293,7 +346,9 @@ class Platform:
         if errors:
             return _invalid(errors)
         return self._with_retry_key(
-            headers, lambda: self._deliver([body["to"]], body["messages"], "push")
+            headers,
+            lambda: self._deliver([body["to"]], body["messages"], "push"),
+            self._cost([body["to"]], body["messages"]),
         )
 
     def _multicast(self, path, headers, body) -> Reply:
@@ -305,8 +360,15 @@ class Platform:
         if errors:
             return _invalid(errors)
         return self._with_retry_key(
-            headers, lambda: self._deliver(body["to"], body["messages"], "multicast") and []
+            headers,
+            lambda: self._deliver(body["to"], body["messages"], "multicast") and [],
+            self._cost(body["to"], body["messages"]),
         )
+
+    def _cost(self, user_ids: list[str], messages: list) -> int:
+        """Messages counted against the monthly quota: one per message per friend."""
+        friends = sum(1 for u in user_ids if (user := self.users.get(u)) and user.friend)
+        return friends * len(messages)
 
     def _profile(self, path, headers, body) -> Reply:
         user = self.users.get(path.rsplit("/", 1)[-1])
@@ -327,7 +389,7 @@ class Platform:
         """GET /v2/bot/info: the account's ids (BotInfoResponse)."""
         info = {
             "userId": BOT_USER_ID,
-            "basicId": BOT_BASIC_ID,
+            "basicId": self.basic_id,
             "displayName": "Samachik Simulator",
             "chatMode": "bot",
             "markAsReadMode": "auto",
@@ -349,7 +411,7 @@ class Platform:
 
     # -- delivery ------------------------------------------------------------
 
-    def _with_retry_key(self, headers, deliver) -> Reply:
+    def _with_retry_key(self, headers, deliver, cost: int = 0) -> Reply:
         key = _header(headers, "x-line-retry-key")
         if key is not None and not _is_uuid(key):
             return Reply(400, {"message": "The value of the X-Line-Retry-Key header is invalid"})
@@ -360,6 +422,8 @@ class Platform:
                 if seen["sent"]:  # push echoes them; multicast has none (spec: minItems 1)
                     conflict["sentMessages"] = seen["sent"]
                 return Reply(409, conflict, {"x-line-accepted-request-id": seen["request_id"]})
+            if self.usage + cost > self.quota_limit:
+                return Reply(429, {"message": MONTHLY_LIMIT})
             sent = deliver()
             request_id = str(uuid.uuid4())
             if key:

@@ -48,7 +48,7 @@ def create_server_app(sim) -> Flask:
     app = Flask(__name__)
     app.extensions["simulator"] = sim
     for (method, rule), endpoint in API_ROUTES.items():
-        app.add_url_rule(rule, endpoint, _api_view(sim.platform, endpoint), methods=[method])
+        app.add_url_rule(rule, endpoint, _api_view(sim, endpoint), methods=[method])
     app.add_url_rule(
         "/v2/<path:rest>", "not_simulated", _not_simulated, methods=["GET", "POST", "PUT", "DELETE"]
     )
@@ -56,8 +56,10 @@ def create_server_app(sim) -> Flask:
     return app
 
 
-def _api_view(platform: Platform, endpoint: str):
+def _api_view(sim, endpoint: str):
     def view(**_params):
+        # The access token says which channel is calling, as on LINE's servers.
+        platform: Platform = sim.platform_for(request.headers.get("Authorization", ""))
         reply = platform.call(
             endpoint, request.method, request.path, dict(request.headers), request.get_data()
         )

@@ -33,11 +33,17 @@ class Simulator:
         webhook_target=None,
         validate=True,
         language: str = "th",
+        basic_id: str = ev.BOT_BASIC_ID,
+        _validator=None,
     ):
-        self.platform = Platform(
-            channel_secret, access_token, validator=default_validator() if validate else None
-        )
+        validator = _validator or (default_validator() if validate else None)
+        self.platform = Platform(channel_secret, access_token, validator, basic_id=basic_id)
         self.webhook_target = webhook_target
+        self.webhook_path = "/callback"
+        # Channels served by this simulator's server, by access token (itself included);
+        # a channel made with `channel()` points at the simulator that serves it.
+        self._channels: dict[str, Platform] = {access_token: self.platform}
+        self._host: Simulator | None = None
         # The LINE app language of users the console or HTTP API creates.
         self.language = language
         self._server = None
@@ -59,10 +65,36 @@ class Simulator:
 
     @property
     def base_url(self) -> str:
+        if self._host is not None:
+            return self._host.base_url
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def channel(self, channel_secret: str, access_token: str, basic_id: str) -> Simulator:
+        """Another LINE Official Account on this simulator's server: its own secret,
+        token, basic id, users, inboxes, rich menus, limits and faults."""
+        if access_token in self._channels:
+            raise ValueError("two channels cannot share an access token")
+        other = Simulator(
+            channel_secret,
+            access_token,
+            language=self.language,
+            basic_id=basic_id,
+            _validator=self.platform._validator,
+        )
+        other._host = self
+        self._channels[access_token] = other.platform
+        return other
+
+    def platform_for(self, authorization: str) -> Platform:
+        """The channel whose token a request carries (unknown tokens get this one's 401)."""
+        token = authorization.removeprefix("Bearer ")
+        return self._channels.get(token, self.platform)
+
     def stop(self) -> None:
+        if self._host is not None:
+            self._host._channels.pop(self.platform.access_token, None)
+            return
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -71,9 +103,10 @@ class Simulator:
     def reset(self) -> None:
         self.platform.reset()
 
-    def connect(self, target) -> None:
-        """Where webhooks go: a URL, or a Flask app (posted through its test client)."""
+    def connect(self, target, path: str = "/callback") -> None:
+        """Where webhooks go: a URL, or a Flask app (posted to `path` by its test client)."""
         self.webhook_target = target
+        self.webhook_path = path
 
     # -- users and webhooks ----------------------------------------------------
 
@@ -115,7 +148,7 @@ class Simulator:
         if isinstance(target, str):
             return self._session.post(target, data=body, headers=headers, timeout=30).status_code
         with target.test_client() as client:
-            return client.post("/callback", data=body, headers=headers).status_code
+            return client.post(self.webhook_path, data=body, headers=headers).status_code
 
     # -- fault injection and inspection -----------------------------------------
 
@@ -124,6 +157,12 @@ class Simulator:
 
     def set_latency(self, endpoint: str, seconds: float) -> None:
         self.platform.set_latency(endpoint, seconds)
+
+    def set_fault_rates(
+        self, endpoint: str, rates: dict, seed: int = 0, timeout_seconds: float = 1.0
+    ) -> None:
+        """Random faults, e.g. `{429: 0.2, 500: 0.1, "timeout": 0.05}` (see Platform)."""
+        self.platform.set_fault_rates(endpoint, rates, seed, timeout_seconds)
 
     def set_rate_limit(self, endpoint: str, per_second: int) -> None:
         self.platform.set_rate_limit(endpoint, per_second)
@@ -272,7 +311,7 @@ class SimUser:
 
     def opens(self, uri: str) -> dict:
         """Open a link in LINE: a web page, or a LINE URL scheme acting on the app."""
-        effect = effect_of(uri, ev.BOT_BASIC_ID)
+        effect = effect_of(uri, self.sim.platform.basic_id)
         if effect["type"] == "typed":
             self.state.draft = effect["text"]
         elif effect["type"] == "scanner":

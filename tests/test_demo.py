@@ -53,7 +53,7 @@ def test_the_console_starts_customers_in_the_demo_language(app, sim, monkeypatch
     ).json()
 
     assert '<option value="en" selected>' in page
-    assert reply["replies"][0]["text"].startswith("Here is what you can type:")
+    assert reply["replies"][0]["altText"].startswith("Here is what you can type:")
 
 
 def test_the_consoles_language_menu_is_the_phones_language(app, sim):
@@ -67,4 +67,4 @@ def test_the_consoles_language_menu_is_the_phones_language(app, sim):
         f"{console}/_sim/users/kim/say", json={"language": "zh-TW", "text": "help"}, timeout=10
     ).json()
 
-    assert reply["replies"][0]["text"].startswith("你")
+    assert reply["replies"][0]["altText"].startswith("你")
