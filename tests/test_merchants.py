@@ -443,6 +443,7 @@ def test_workers_share_the_merchants_and_take_over_a_stopped_one(fleet_app, sim)
         second.shutdown()
 
 
+@pytest.mark.devdb_only(reason="10,000 members and a timing bound measured on the dev server")
 def test_a_big_campaign_does_not_delay_another_merchants_journey(fleet_app, tea, bakery):
     """10,000 tea members get a slow campaign; the bakery's birthday goes out meanwhile."""
     add_crowd(fleet_app, tea, 10_000, "big")

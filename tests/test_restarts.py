@@ -91,6 +91,9 @@ def killed_while_handling(sim, config, tmp_path, faultpoint: str, event: dict) -
 # -- a web process killed mid-way -------------------------------------------------------
 
 
+@pytest.mark.devdb_only(
+    reason="a web process in another process, killed mid-event: shares a database server"
+)
 def test_a_web_process_killed_mid_earn_records_it_once_on_redelivery(
     config, sim, app, cashier, member, store, services, tmp_path
 ):
@@ -123,6 +126,9 @@ def confirmation(owner, member, stock: int = 5) -> tuple[str, str]:
     return reward_id, question["quickReply"]["items"][0]["action"]["data"]
 
 
+@pytest.mark.devdb_only(
+    reason="a web process in another process, killed mid-event: shares a database server"
+)
 @pytest.mark.parametrize("faultpoint", ["redeem.after_stock", "redeem.after_debit"])
 def test_a_web_process_killed_mid_redemption_finishes_it_once_on_redelivery(
     faultpoint, config, sim, app, owner, member, store, services, tmp_path
@@ -145,6 +151,9 @@ def test_a_web_process_killed_mid_redemption_finishes_it_once_on_redelivery(
     assert points.check_ledger(store) == []
 
 
+@pytest.mark.devdb_only(
+    reason="a web process in another process, killed mid-event: shares a database server"
+)
 def test_an_interrupted_redemption_nobody_redelivers_is_undone_once(
     config, sim, app, owner, member, store, services, tmp_path
 ):
