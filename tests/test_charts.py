@@ -213,6 +213,7 @@ def test_a_chart_url_always_shows_the_same_picture(
     monkeypatch.setattr(build, "_images", build._Cache(build.CACHE_SIZE))
     assert client.get(path).data == first
     assert store.db.chart_images.count_documents({}) == 1
-    # A new /stats message gets a new chart, with the new purchase in it.
-    [later] = owner.says("/stats 7d")
+    # A new /stats message (a few seconds later) gets a new chart, with the new purchase in it.
+    with time_machine.travel(utcnow() + timedelta(seconds=5)):
+        [later] = owner.says("/stats 7d")
     assert client.get(local_path(later["contents"]["hero"]["url"])).data != first
