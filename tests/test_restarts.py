@@ -308,7 +308,7 @@ def test_the_database_lost_mid_event_answers_500_and_the_event_counts_once_after
     newcomer = sim.user("newcomer", "Newcomer", language="en")
     newcomer.state.friend = True
     event = ev.follow(newcomer.id)
-    sim.set_latency("profile", 0.5)  # the handler asks LINE for their language meanwhile
+    sim.set_latency("profile", 2)  # the handler asks LINE for their language meanwhile
 
     def kill_while_asking_line():
         deadline = time.monotonic() + 60
