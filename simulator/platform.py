@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
@@ -108,6 +109,7 @@ class Platform:
             self.requests: list[dict] = []
             self.faults: list[Fault] = []
             self.latency: dict[str, float] = {}
+            self.interruptions: dict[str, Callable[[], None]] = {}
             # endpoint -> ({429: 0.2, 500: 0.1, "timeout": 0.05}, its random generator)
             self.fault_rates: dict[str, tuple[dict, random.Random]] = {}
             self.timeout_seconds = 1.0
@@ -145,6 +147,17 @@ class Platform:
     def set_latency(self, endpoint: str, seconds: float) -> None:
         with self._lock:
             self.latency[endpoint] = seconds
+
+    def interrupt(self, endpoint: str, action: Callable[[], None]) -> None:
+        """Run `action` once, on the next call to `endpoint`, before LINE answers it.
+
+        Tests cut something off (the database, say) at an exact point of a handler's
+        work: while it waits on LINE, rather than after a guessed delay.
+        """
+        if endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {endpoint!r}; one of {ENDPOINTS}")
+        with self._lock:
+            self.interruptions[endpoint] = action
 
     def set_fault_rates(
         self, endpoint: str, rates: dict, seed: int = 0, timeout_seconds: float = 1.0
@@ -247,6 +260,10 @@ class Platform:
     def _call(self, endpoint, method, path, headers, raw) -> Reply:
         if _header(headers, "authorization") != f"Bearer {self.access_token}":
             return Reply(401, {"message": AUTH_FAILED})
+        with self._lock:
+            interruption = self.interruptions.pop(endpoint, None)
+        if interruption is not None:
+            interruption()
         delay = self.latency.get(endpoint, 0.0)
         if delay:
             time.sleep(delay)  # injected on demand for benchmarks and the demo

@@ -158,6 +158,10 @@ class Simulator:
     def set_latency(self, endpoint: str, seconds: float) -> None:
         self.platform.set_latency(endpoint, seconds)
 
+    def interrupt(self, endpoint: str, action) -> None:
+        """Run `action` once, on the next call to `endpoint`, before LINE answers it."""
+        self.platform.interrupt(endpoint, action)
+
     def set_fault_rates(
         self, endpoint: str, rates: dict, seed: int = 0, timeout_seconds: float = 1.0
     ) -> None:
