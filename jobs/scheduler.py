@@ -132,6 +132,7 @@ def main() -> None:
     configure_logging(config.LOG_LEVEL)
     store = Store(connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS), config.MONGODB_DB)
     store.ensure_indexes()
+    store.backfill()  # a database from before the `_id` lookups (once)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
