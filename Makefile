@@ -1,35 +1,50 @@
 # `make test` and `make demo` set everything up themselves on a fresh machine:
 # the venv with pinned requirements and the dev database server (go build).
+# Each step says what it does and how long it takes the first time.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean
+.PHONY: test demo demo-reset devdb venv lint format i18n bench clean
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
+	@echo "make: installing the pinned requirements.txt into $(VENV), first time only: a few minutes, mostly downloads…"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt
+	@echo "make: $(VENV) is ready"
 	touch $@
 
 devdb: $(DEVDB)
 
 $(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
+	@echo "make: building the dev database server $(DEVDB), first time only: a few minutes…"
 	mkdir -p .bin
-	tools/devdb/patch-ferretdb.sh
-	cd tools/devdb && go build -mod=vendor -o ../../$(DEVDB) .
+	tools/devdb/build.sh $(DEVDB)
 
+# The suite runs twice: on the dev database server, then (tests that need a real
+# server deselected) on the in-process mongomock:// fallback, which takes the
+# lock-free write path production takes on MongoDB.
 test: venv devdb
+	@echo "make test: lint (ruff)…"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@echo "make test: the suite on the dev database server (about a minute)…"
 	$(PY) -m pytest -n 2 --dist loadfile -q
+	@echo "make test: the suite again on MONGODB_URI=mongomock:// (about a minute)…"
+	MONGODB_URI=mongomock:// $(PY) -m pytest -n 2 --dist loadfile -q -m "not devdb_only"
 
 demo: venv devdb
+	@echo "make demo: starting the dev database, web app, worker and LINE simulator…"
 	$(PY) tools/demo.py
+
+# The demo keeps its database (and the seeded history) in .demo/ between runs.
+demo-reset:
+	rm -rf .demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

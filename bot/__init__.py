@@ -53,9 +53,29 @@ def create_app(config: dict | Config | None = None) -> Flask:
     return app
 
 
+# Our own code: LOG_LEVEL applies to these (and their children, e.g. bot.store).
+APP_LOGGERS = ("bot", "handlers", "jobs")
+# Libraries that log what they send and receive at DEBUG: pymongo whole commands
+# (names, phones, birthdays), urllib3 and the LINE SDK URLs and response bodies
+# (profiles). They stay at WARNING whatever LOG_LEVEL says.
+DRIVER_LOGGERS = ("pymongo", "urllib3", "linebot")
+
+
 def configure_logging(level: str) -> None:
-    """Plain single-line logs; under gunicorn its own handlers are kept."""
+    """Plain single-line logs; under gunicorn its own handlers are kept.
+
+    LOG_LEVEL sets our own loggers only; everything else, drivers included,
+    logs at WARNING (or above, if LOG_LEVEL is higher).
+    """
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root.setLevel(level.upper())
+    wanted = logging.getLevelName(level.upper())
+    others = max(wanted, logging.WARNING)
+    root.setLevel(others)
+    for name in APP_LOGGERS:
+        logging.getLogger(name).setLevel(wanted)
+    for name in DRIVER_LOGGERS:
+        # Set explicitly, not only through the root: tools that lower the root
+        # level (a test's caplog, a debugger) must not turn them on.
+        logging.getLogger(name).setLevel(others)

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.i18n import N_
 from bot.member_codes import new_code
 from bot.rules import parse_days
 from bot.segments import Clock, compile_filters
@@ -27,14 +28,47 @@ DEFAULT_HOLDOUT = 0.10
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_CAP = (2, 7)  # messages per member per days
 DEFAULT_QUIET = ("21:00", "09:00")
+# What an owner may type, and the refusal that says so.
+HOLDOUT_PERCENT = (0, 50)
+WINDOW_DAYS = (1, 90)
+COUPON_PERCENT = (1, 100)
+COUPON_BAHT = (1, 100_000)
+COUPON_DAYS = (1, 365)
+COUPON_ITEM_CHARS = 60
+SCHEDULE_AHEAD_DAYS = 365
+CAP_MESSAGES = (1, 50)  # `/campaign cap <messages> <days>`
+CAP_DAYS = (1, 90)
+# `{name}`: a documented name is filled in; anything else between braces stays as typed.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+HINTS = {
+    "holdout": N_("The holdout is 0 to 50 (percent of the audience)."),
+    "window": N_("The attribution window is a whole number of days from 1 to 90."),
+    "coupon": N_(
+        "A coupon is “percent <1-100> [days]”, “amount <baht 1-100000> [days]”, "
+        "“free <item>” or “bogo <item>”; days valid 1 to 365 (14 if left out)."
+    ),
+    "at": N_(
+        "“at” is “now” or a local date and time from now to a year ahead, like 2026-12-01 10:00."
+    ),
+    "weekly": N_("“weekly” is days and a time, like “mon,thu 10:00” or “mon-fri 09:30”."),
+    "placeholder": N_(
+        "Placeholders you can use: {first_name} {points} {tier} {coupon_code} {expires}."
+    ),
+    "pipe": N_("“|” separates the parts of a campaign, so it cannot be used inside one."),
+    "needs_coupon": N_("{coupon_code} and {expires} need a coupon (“| coupon: percent 20 14”)."),
+}
 
 
 class SpecError(ValueError):
-    """`part` names what could not be understood in a campaign spec."""
+    """`part` names what could not be understood in a campaign spec; `hint` (a key of
+    HINTS, or None) says what is allowed there."""
 
-    def __init__(self, part: str):
+    def __init__(self, part: str, hint: str | None = None):
         super().__init__(part)
         self.part = part
+        self.hint = hint
 
 
 # -- the spec -------------------------------------------------------------------------
@@ -79,6 +113,9 @@ def parse_spec(text: str, store: Store, now: datetime, tz: ZoneInfo) -> dict:
     for key in ("image", "link"):
         if key in fields and not fields[key].startswith("https://"):
             raise SpecError(key)
+    title, body = fields.get("title", parts[0])[:80], fields["text"][:1000]
+    coupon = _coupon(fields.get("coupon"))
+    check_placeholders(f"{title} {body}", PLACEHOLDERS, has_coupon=coupon is not None)
     schedule = _schedule(fields, now, tz)
     return {
         "name": parts[0][:60],
@@ -86,27 +123,55 @@ def parse_spec(text: str, store: Store, now: datetime, tz: ZoneInfo) -> dict:
         "filters": filters,
         "template": template,
         "content": {
-            "title": fields.get("title", parts[0])[:80],
-            "text": fields["text"][:1000],
+            "title": title,
+            "text": body,
             "image": fields.get("image"),
             "button": fields.get("button", "")[:20] or None,
             "link": fields.get("link"),
         },
-        "coupon": _coupon(fields.get("coupon")),
+        "coupon": coupon,
         "holdout": _holdout(fields.get("holdout")),
         "schedule": schedule,
-        "window_days": int(fields.get("window", DEFAULT_WINDOW_DAYS)),
+        "window_days": _window(fields.get("window")),
         "next_run_at": next_run(schedule, now, tz),
     }
+
+
+def clock(text: str) -> str | None:
+    """`9:30` or `21:00` as zero-padded `HH:MM` (so times compare as text), else None."""
+    match = _CLOCK.match(text.strip())
+    return f"{int(match[1]):02d}:{match[2]}" if match else None
+
+
+def whole(text: str, low: int, high: int) -> int | None:
+    """A whole number typed in digits within [low, high], else None (25 digits too)."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > 9:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
 
 
 def _holdout(value: str | None) -> float:
     if value is None:
         return DEFAULT_HOLDOUT
-    share = float(value.rstrip("%")) / 100
-    if not 0 <= share <= 0.5:
-        raise SpecError("holdout")
-    return share
+    try:
+        share = float(value.strip().rstrip("%"))
+    except ValueError:
+        raise SpecError(value, "holdout") from None
+    low, high = HOLDOUT_PERCENT
+    if not low <= share <= high:  # also refuses nan and inf
+        raise SpecError(value, "holdout")
+    return share / 100
+
+
+def _window(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_WINDOW_DAYS
+    days = whole(value, *WINDOW_DAYS)
+    if days is None:
+        raise SpecError(value, "window")
+    return days
 
 
 def _coupon(value: str | None) -> dict | None:
@@ -115,32 +180,63 @@ def _coupon(value: str | None) -> dict | None:
         return None
     words = value.split()
     kind = words[0].lower()
-    if kind == "percent" and len(words) >= 2 and words[1].isdigit():
-        coupon = {"kind": kind, "value": int(words[1]), "item": None, "days": words[2:3]}
-    elif kind == "amount" and len(words) >= 2 and words[1].isdigit():
-        coupon = {"kind": kind, "value": int(words[1]) * 100, "item": None, "days": words[2:3]}
-    elif kind in ("free", "bogo") and len(words) >= 2:
-        coupon = {"kind": kind, "value": 0, "item": " ".join(words[1:]), "days": []}
-    else:
-        raise SpecError("coupon")
-    coupon["days"] = int(coupon["days"][0]) if coupon["days"] else 14
-    return coupon
+    ranges = {"percent": COUPON_PERCENT, "amount": COUPON_BAHT}
+    if kind in ranges and 2 <= len(words) <= 3:
+        amount = whole(words[1], *ranges[kind])
+        days = whole(words[2], *COUPON_DAYS) if len(words) == 3 else 14
+        if amount is None or days is None:
+            raise SpecError(value, "coupon")
+        scale = 100 if kind == "amount" else 1  # baht are stored as satang
+        return {"kind": kind, "value": amount * scale, "item": None, "days": days}
+    item = " ".join(words[1:])
+    if kind in ("free", "bogo") and 0 < len(item) <= COUPON_ITEM_CHARS:
+        return {"kind": kind, "value": 0, "item": item, "days": 14}
+    raise SpecError(value, "coupon")
 
 
 def _schedule(fields: dict, now: datetime, tz: ZoneInfo) -> dict:
     if "weekly" in fields:
-        days, _, at = fields["weekly"].partition(" ")
-        if not re.match(r"^\d{1,2}:\d{2}$", at.strip()):
-            raise SpecError("weekly")
-        return {"type": "weekly", "days": list(parse_days(days.lower())), "time": at.strip()}
+        days, _, at = fields["weekly"].strip().partition(" ")
+        try:
+            weekdays = list(parse_days(days.lower()))
+        except ValueError:
+            weekdays = []
+        if clock(at) is None or not weekdays:
+            raise SpecError(fields["weekly"], "weekly")
+        return {"type": "weekly", "days": weekdays, "time": clock(at)}
     when = fields.get("at", "now")
     if when.lower() == "now":
         return {"type": "once", "at": now}
     try:
         local = datetime.fromisoformat(when.replace(" ", "T"))
     except ValueError:
-        raise SpecError("at") from None
-    return {"type": "once", "at": local.replace(tzinfo=tz).astimezone(UTC)}
+        raise SpecError(when, "at") from None
+    moment = local.replace(tzinfo=tz).astimezone(UTC)
+    this_minute = now.replace(second=0, microsecond=0)
+    if not this_minute <= moment <= now + timedelta(days=SCHEDULE_AHEAD_DAYS):
+        raise SpecError(when, "at")
+    return {"type": "once", "at": moment}
+
+
+# -- placeholders -----------------------------------------------------------------------
+
+
+def fill(text: str, values: dict) -> str:
+    """`{name}` replaced by `values[name]`; any other `{…}` is left exactly as typed.
+
+    (Not `str.format`: that would let `{0}`, `{x:>40000}` or `{x.__class__}` crash a
+    run or print Python's internals into a customer's chat.)
+    """
+    return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
+
+
+def check_placeholders(text: str, names: tuple[str, ...], has_coupon: bool) -> None:
+    """Refuse a `{…}` that is not one of `names`, and coupon values without a coupon."""
+    for match in _PLACEHOLDER.finditer(text):
+        if match[1] not in names:
+            raise SpecError(match[0], "placeholder")
+        if match[1] in ("coupon_code", "expires") and not has_coupon:
+            raise SpecError(match[0], "needs_coupon")
 
 
 def next_run(schedule: dict, after: datetime, tz: ZoneInfo) -> datetime | None:
@@ -189,6 +285,15 @@ def quiet_now(
     if resume <= local:
         resume += timedelta(days=1)
     return resume.astimezone(UTC)
+
+
+def starts_at(
+    due: datetime, now: datetime, tz: ZoneInfo, quiet: tuple[str, str] = DEFAULT_QUIET
+) -> tuple[datetime, bool]:
+    """When a run due at `due` will really start, and whether quiet hours hold it back."""
+    moment = max(due, now)
+    resume = quiet_now(moment, tz, quiet)
+    return (moment, False) if resume is None else (resume, True)
 
 
 def new_campaign_id() -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUPPORTED_LOCALES = ("th", "en", "zh_Hant")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 APP_ENVS = ("production", "demo", "test")
 
 # Settings that production cannot run without; demo and test environments get
@@ -122,5 +123,7 @@ def _check(config: Config) -> None:
         raise ConfigError(f"TIMEZONE is not a known time zone: {config.TIMEZONE!r}") from None
     if config.is_production and not config.PUBLIC_BASE_URL.startswith("https://"):
         raise ConfigError("PUBLIC_BASE_URL must start with https:// (LINE only fetches https)")
+    if config.LOG_LEVEL.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if config.LINE_API_MAX_ATTEMPTS < 1:
         raise ConfigError("LINE_API_MAX_ATTEMPTS must be at least 1")

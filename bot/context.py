@@ -41,7 +41,13 @@ class Context:
 
     @property
     def user_id(self) -> str | None:
+        """The sender; LINE leaves it out in groups for some senders and most events."""
         return (self.raw.get("source") or {}).get("userId")
+
+    @property
+    def in_shared_chat(self) -> bool:
+        """A group or multi-person chat (room): every member there sees our reply."""
+        return (self.raw.get("source") or {}).get("type", "user") != "user"
 
     @property
     def store(self) -> Store:
@@ -70,6 +76,8 @@ class Context:
 
     def line_locale(self) -> str:
         """The language of the sender's LINE app, else the merchant's default."""
+        if not self.user_id:
+            return self.config.DEFAULT_LOCALE
         try:
             profile = self.services.line.profile(self.user_id)
         except LineApiError as error:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
+from bot import private_chat
 from bot.context import Context, Services
 from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
 from bot.messages import text as text_message
 from bot.store import utcnow
+from bot.store.events import MAX_EVENT_AGE
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,12 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
         # Every current LINE event has one; without it we cannot de-duplicate.
         log.warning("dropping %s event without webhookEventId", event_type)
         return "rejected"
+    if _too_old(raw):
+        # Its id may be pruned already, so handling it could act twice: a replayed
+        # capture, or a redelivery later than LINE ever makes one.
+        hours = MAX_EVENT_AGE.total_seconds() / 3600
+        log.info("ignoring %s event %s: older than %g hours", event_type, event_id, hours)
+        return "stale"
 
     claim = services.store.claim_event(event_id, event_type, mode)
     if claim != "claimed":
@@ -52,8 +61,22 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
     return "handled"
 
 
+def _too_old(raw: dict) -> bool:
+    """LINE's `timestamp` (milliseconds, part of the signed body) is past MAX_EVENT_AGE."""
+    sent_at = raw.get("timestamp")
+    if not isinstance(sent_at, int):
+        return True
+    return time.time() * 1000 - sent_at > MAX_EVENT_AGE.total_seconds() * 1000
+
+
 def route(ctx: Context) -> list:
     """Conversations first (signup, edit…), then commands, postbacks and event handlers."""
+    if ctx.user_id is None:
+        # The bot joining a group, a sender LINE does not name: nobody to answer.
+        log.debug("%s event without a userId: not answered", ctx.raw.get("type"))
+        return []
+    if ctx.in_shared_chat:
+        return route_shared_chat(ctx)
     if ctx.raw.get("type") in ("message", "postback") and ctx.conversation:
         if not _conversation_expired(ctx):
             return run_flow(ctx)
@@ -79,6 +102,28 @@ def route_event(ctx: Context) -> list:
         log.debug("no handler for %s event", event_type)
         return []
     return handler(ctx) or []
+
+
+def route_shared_chat(ctx: Context) -> list:
+    """A group or room, where everyone reads the reply: only public commands are answered.
+
+    Private commands (the default, and all staff commands) and our buttons get one
+    pointer to the 1:1 chat; the group's own talk, stickers and conversations in
+    progress are left alone.
+    """
+    event_type = ctx.raw.get("type")
+    message = ctx.raw.get("message") or {}
+    if event_type == "postback":
+        return [private_chat.hint(ctx)]  # every button of ours acts for one member
+    if event_type != "message" or message.get("type") != "text":
+        return []
+    ctx.text = message.get("text", "")
+    match = ctx.services.registry.find_command(ctx.text, ctx.role) if ctx.text.strip() else None
+    if match is None:
+        return []
+    if match.command.private:
+        return [private_chat.hint(ctx, match.command.keyword_for(ctx.t.locale))]
+    return run_command(ctx, match)
 
 
 def run_flow(ctx: Context) -> list:
@@ -108,6 +153,11 @@ def route_text(ctx: Context, text: str) -> list:
     match = registry.find_command(text, ctx.role) if text.strip() else None
     if match is None:
         return registry.fallback(ctx) if registry.fallback else []
+    return run_command(ctx, match)
+
+
+def run_command(ctx: Context, match) -> list:
+    """Run a matched command: refuse it to roles below its own, audit staff commands."""
     command = match.command
     ctx.args = match.args
     if not match.allowed:
@@ -140,7 +190,9 @@ def _audit(ctx: Context, command, result: str) -> None:
 def send_reply(services: Services, raw: dict, messages: list) -> None:
     """Reply with the event's token; if LINE refuses it (expired on a redelivery), push."""
     token = raw.get("replyToken")
-    user_id = (raw.get("source") or {}).get("userId")
+    source = raw.get("source") or {}
+    # In a group or room the reply was for everyone there: never push it to one member.
+    user_id = source.get("userId") if source.get("type", "user") == "user" else None
     try:
         if token:
             services.line.reply(token, messages)

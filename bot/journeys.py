@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from bot.i18n import N_
 
+
+def n_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a wording with a plural form for extraction; `count` names the number that
+    picks the form when it is sent (`bot/campaign_message.py`)."""
+    return singular, plural
+
+
 DEFAULTS = {
     "birthday": {
         "on": True,
@@ -22,7 +29,11 @@ DEFAULTS = {
         "after": "latest",
         "template": "promotion",
         "title": N_("Something new to try"),
-        "text": N_("Hi {first_name}, thanks for your visit last month! You have {points} points."),
+        "text": n_(
+            "Hi {first_name}, thanks for your visit last month! You have {points} point.",
+            "Hi {first_name}, thanks for your visit last month! You have {points} points.",
+        ),
+        "count": "points",
         "coupon": None,
     },
     "winback": {
@@ -40,7 +51,11 @@ DEFAULTS = {
         "on": True,
         "template": "news",
         "title": N_("Your points are expiring"),
-        "text": N_("{expiring_points} points expire on {expiry_date}. Use them before then!"),
+        "text": n_(
+            "{expiring_points} point expires on {expiry_date}. Use it before then!",
+            "{expiring_points} points expire on {expiry_date}. Use them before then!",
+        ),
+        "count": "expiring_points",
         "coupon": None,
         "service": True,
     },
@@ -77,9 +92,30 @@ def parse_option(name: str, key: str, value: str) -> dict | None:
     if isinstance(allowed[0], str):
         return {key.lower(): value} if value in allowed else None
     low, high = allowed
-    if value.isdigit() and low <= int(value) <= high:
+    if value.isdecimal() and len(value) <= 9 and low <= int(value) <= high:
         return {key.lower(): int(value)}
     return None
+
+
+def allowed_values(t, name: str, key: str) -> str | None:
+    """What `/journey set <name> <key>` accepts, said plainly; None for an unknown key."""
+    allowed = OPTIONS[name].get(key.lower())
+    if allowed is None:
+        return None
+    if isinstance(allowed[0], str):
+        return t._(
+            "%(name)s %(setting)s is one of: %(values)s.",
+            name=name,
+            setting=key.lower(),
+            values=", ".join(allowed),
+        )
+    return t._(
+        "%(name)s %(setting)s is a whole number from %(low)s to %(high)s.",
+        name=name,
+        setting=key.lower(),
+        low=t.number(allowed[0]),
+        high=t.number(allowed[1]),
+    )
 
 
 def describe(t, name: str, config: dict) -> str:
@@ -89,14 +125,21 @@ def describe(t, name: str, config: dict) -> str:
         detail = t._("on the day") if config["when"] == "day" else t._("on the 1st of the month")
     elif name == "after_purchase":
         after = t._("first visit") if config["after"] == "first" else t._("latest visit")
-        detail = t._(
-            "%(days)s days after the %(visit)s", days=t.number(config["days"]), visit=after
+        detail = t.n_(
+            "%(count)s day after the %(visit)s",
+            "%(count)s days after the %(visit)s",
+            config["days"],
+            visit=after,
         )
     elif name == "winback":
         detail = t._("overdue members")
         if config["lapsed"]:
-            detail = t._("overdue or away %(days)s days", days=t.number(config["lapsed"]))
-        detail += " · " + t._("at most every %(days)s days", days=t.number(config["every"]))
+            detail = t.n_(
+                "overdue or away %(count)s day", "overdue or away %(count)s days", config["lapsed"]
+            )
+        detail += " · " + t.n_(
+            "at most every %(count)s day", "at most every %(count)s days", config["every"]
+        )
     elif name == "points_expiring":
         detail = t._("14 days ahead, once per lot")
     else:

@@ -34,6 +34,7 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST_RECIPIENTS = 500
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
+BOT_INFO_RETRY_SECONDS = 600.0
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
 
@@ -93,6 +94,8 @@ class LineApi:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
+        self._basic_id: str | None = None
+        self._basic_id_asked_at: float | None = None
 
     def close(self) -> None:
         self._client.close()
@@ -162,6 +165,28 @@ class LineApi:
             "language": data.language,
             "picture_url": data.picture_url,
         }
+
+    def basic_id(self) -> str | None:
+        """The account's basic ID (`@…`, for links that open its chat); None if LINE won't say.
+
+        Asked once per process (it only changes if the account is re-created); after a
+        failure, not again for BOT_INFO_RETRY_SECONDS, so an outage does not slow replies.
+        """
+        if self._basic_id is not None:
+            return self._basic_id
+        asked = self._basic_id_asked_at
+        if asked is not None and time.monotonic() - asked < BOT_INFO_RETRY_SECONDS:
+            return None
+        self._basic_id_asked_at = time.monotonic()
+        try:
+            info = self._call(
+                "bot_info", lambda: self._api.get_bot_info_with_http_info(**_timeout())
+            ).data
+        except LineApiError as error:
+            log.info("bot info lookup failed: %s", error.status)
+            return None
+        self._basic_id = info.basic_id
+        return self._basic_id
 
     def quota(self) -> dict:
         """Monthly message quota and how much of it is used."""

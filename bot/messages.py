@@ -13,6 +13,7 @@ from linebot.v3.messaging import (
 
 MAX_QUICK_REPLIES = 13
 MAX_LABEL = 20
+MAX_SENT_TEXT = 300  # what a message action may send
 MAX_TEXT = 5000
 
 

@@ -115,5 +115,6 @@ def tracked_link(token: str):
     campaign = services.store.campaign(run_id.split("-", 1)[0])
     if campaign is None or not campaign["content"].get("link"):
         abort(404)
-    services.store.record_click(subject, run_id)
+    if not subject.startswith("run:"):  # a preview or test message counts no click
+        services.store.record_click(subject, run_id, campaign["_id"])
     return redirect(campaign["content"]["link"], code=302)

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import io
+import re
 import time
 
 import qrcode
@@ -25,6 +26,15 @@ PREFIX = "SMC1"  # member cards
 REDEMPTION_PREFIX = "SMR1"  # redemption codes, same mechanics
 LIFETIME_SECONDS = 300
 SIGNATURE_LENGTH = 22
+# Subjects are member ids (24 hex), R…/C… codes and `<run>:<member>` delivery ids.
+MAX_SUBJECT_LENGTH = 120
+MAX_TOKEN_LENGTH = 4 + 1 + MAX_SUBJECT_LENGTH + 1 + 12 + 1 + SIGNATURE_LENGTH
+# Checked before any arithmetic or comparison: ASCII only (`str.isdigit` takes "²",
+# `hmac.compare_digest` raises on non-ASCII), every part bounded.
+_TOKEN = re.compile(
+    rf"(SM[A-Z][0-9])\.([A-Za-z0-9_:-]{{1,{MAX_SUBJECT_LENGTH}}})\.([0-9]{{1,12}})"
+    rf"\.([A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})"
+)
 
 
 class TokenError(ValueError):
@@ -50,7 +60,10 @@ def make_token(
 ) -> str:
     """A signed token for a member card (or, with REDEMPTION_PREFIX, a redemption)."""
     expires = int(now if now is not None else time.time()) + lifetime
-    return f"{prefix}.{subject}.{expires}.{_signature(secret, subject, expires, prefix)}"
+    token = f"{prefix}.{subject}.{expires}.{_signature(secret, subject, expires, prefix)}"
+    if not _TOKEN.fullmatch(token):  # never hand out a token read_token would refuse
+        raise ValueError(f"cannot make a {prefix} token for that subject")
+    return token
 
 
 def looks_like_token(text: str, prefix: str = PREFIX) -> bool:
@@ -65,15 +78,16 @@ def read_token(
     prefix: str = PREFIX,
 ) -> str:
     """The subject of a genuine, unexpired token; raises TokenError otherwise."""
-    parts = token.strip().split(".")
-    if len(parts) != 4 or parts[0] != prefix or not parts[2].isdigit():
+    token = token.strip()
+    match = _TOKEN.fullmatch(token) if len(token) <= MAX_TOKEN_LENGTH else None
+    if match is None or match[1] != prefix:
         raise TokenError("malformed")
-    _prefix, member_id, expires, signature = parts
-    if not hmac.compare_digest(signature, _signature(secret, member_id, int(expires), prefix)):
+    _prefix, subject, expires, signature = match.groups()
+    if not hmac.compare_digest(signature, _signature(secret, subject, int(expires), prefix)):
         raise TokenError("forged")
     if check_expiry and int(expires) < (now if now is not None else time.time()):
         raise TokenError("expired")
-    return member_id
+    return subject
 
 
 def expires_at(token: str) -> int:

@@ -2,11 +2,14 @@
 
 Handlers register here (see `handlers/__init__.py`) and are looked up in one
 place. A command's role is a flag on its registration, checked once by
-`Registry.find_command`, never inside the command.
+`Registry.find_command`, never inside the command. So is `private`: a private
+command (the default) is answered only in a 1:1 chat, never in a group or room
+where everyone reads the reply (checked once in `bot.dispatch`).
 """
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Callable
@@ -34,6 +37,7 @@ class Command:
     th: tuple[str, ...] = ()
     zh: tuple[str, ...] = ()
     audit: bool = False  # also audit this member-level command (e.g. /join)
+    private: bool = True  # answered in 1:1 chats only; False for what anyone may see
 
     @property
     def audited(self) -> bool:
@@ -87,11 +91,12 @@ class Registry:
         summary: str = "",
         usage: str = "",
         audit: bool = False,
+        private: bool = True,
     ) -> Callable[[Handler], Handler]:
         """Register a text command under its English name and Thai/Chinese keywords."""
 
         def register(handler: Handler) -> Handler:
-            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh), audit)
+            cmd = Command(name, handler, role, summary, usage, tuple(th), tuple(zh), audit, private)
             for word in cmd.keywords:
                 if word in self._by_keyword:
                     raise ValueError(f"keyword {word!r} is already taken")
@@ -137,6 +142,12 @@ class Registry:
                 # normalise() only folds case and spaces, so word counts agree.
                 return Match(command, text.split()[size:], allowed=role >= command.role)
         return None
+
+    def closest_command(self, word: str, role: Role) -> Command | None:
+        """The slash command `role` may use that a mistyped `word` ("/earm") most resembles."""
+        names = {c.name: c for c in self.commands_for(role) if c.name.startswith("/")}
+        found = difflib.get_close_matches(normalise(word), names, n=1, cutoff=0.6)
+        return names[found[0]] if found else None
 
     def commands_for(self, role: Role) -> list[Command]:
         return [c for c in self.commands if role >= c.role]

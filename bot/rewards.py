@@ -3,9 +3,12 @@
 A redemption is a small state machine kept on its document, so a crash at any
 step can be undone by the cleanup job:
 
-    pending ──stock taken──points debited──▶ issued ──/use──▶ used
-       │                                        └──15 min──▶ expired (points and stock back)
-       └──refused or interrupted──▶ failed (whatever was taken goes back)
+    pending ──limit slot──stock taken──points debited──▶ issued ──/use──▶ used
+       │                                                  └──15 min──▶ expired
+       └──refused or interrupted──▶ failed            (points, stock and slot back)
+
+A per-member limit counts pending, issued and used redemptions: each holds a
+slot (a unique document), and an expired or failed one gives its slot back.
 
 The confirmation button carries a nonce; the redemption key is member + nonce,
 so a double tap or a redelivered postback finds the first redemption again.
@@ -59,10 +62,6 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
     if reward is None or not is_live(reward, today):
         return RedeemResult(None, "unavailable")
     key = f"redeem:{member['_id']}:{nonce}"
-    limit = reward.get("per_member_limit")
-    reached = limit and store.count_member_redemptions(member["_id"], reward_id) >= limit
-    if reached and store.redemption_by_key(key) is None:
-        return RedeemResult(None, "limit")
     code = "R" + new_code(CODE_LENGTH)
     redemption = store.create_redemption(
         {
@@ -80,8 +79,11 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
         if redemption["status"] == "pending":
             return RedeemResult(redemption, "busy")
         return RedeemResult(redemption, redemption.get("reason"))
+    if not _within_limit(store, reward, member["_id"], code):
+        _fail(store, code, "limit")
+        return RedeemResult(None, "limit")
     if not store.take_stock(reward_id):
-        store.set_redemption(code, {"status": "failed", "reason": "out-of-stock"}, "pending")
+        _fail(store, code, "out-of-stock")
         return RedeemResult(None, "out-of-stock")
     store.set_redemption(code, {"stock_taken": True}, "pending")
     try:
@@ -93,14 +95,43 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
             f"redeem:{code}",
             guard=True,
             redemption=code,
+            reward_id=reward_id,
         )
     except InsufficientPointsError:
-        store.return_stock(reward_id)
-        store.set_redemption(code, {"status": "failed", "reason": "insufficient"}, "pending")
+        _fail(store, code, "insufficient")
         balance = store.member_by_id(member["_id"])["points"]
         return RedeemResult(None, "insufficient", missing=reward["points"] - balance)
     issued = store.set_redemption(code, {"status": "issued", "issued_at": utcnow()}, "pending")
     return RedeemResult(issued)
+
+
+def _fail(store: Store, code: str, reason: str) -> None:
+    """Refuse a pending redemption, then give back the stock and slot it took.
+
+    The status moves first, as in `undo`, so the cleanup job and this refusal
+    never both give the same unit back.
+    """
+    failed = store.set_redemption(code, {"status": "failed", "reason": reason}, "pending")
+    if failed is None:
+        return  # the cleanup job undid it already
+    if failed.get("stock_taken"):
+        store.return_stock(failed["reward_id"])
+    store.release_slot(code)
+
+
+def _within_limit(store: Store, reward: dict, member_id: str, code: str) -> bool:
+    """Claim one of the member's slots for a limited reward (always True without a limit).
+
+    The count alone is not enough: parallel confirmations would all pass it before
+    any was issued. The slot, a unique insert, is what makes the limit exact; the
+    count keeps a lowered limit honest for slots taken under the old one.
+    """
+    limit = reward.get("per_member_limit")
+    if not limit:
+        return True
+    if store.count_member_redemptions(member_id, reward["_id"]) >= limit:
+        return False
+    return store.claim_slot(reward["_id"], member_id, code, limit)
 
 
 def undo(store: Store, redemption: dict, status: str, tz: ZoneInfo) -> bool:
@@ -121,9 +152,11 @@ def undo(store: Store, redemption: dict, status: str, tz: ZoneInfo) -> bool:
             f"refund:{redemption['_id']}",
             tz,
             redemption=redemption["_id"],
+            reward_id=redemption["reward_id"],
         )
     if moved.get("stock_taken"):
         store.return_stock(redemption["reward_id"])
+    store.release_slot(redemption["_id"])  # an expired or failed code no longer counts
     return True
 
 

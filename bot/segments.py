@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from bot.numbers import NumberError, parse_int, parse_money
 from bot.rfm import GROUPS
 from bot.rules import parse_days
 
@@ -50,17 +51,25 @@ KEYS = (
     "lang",
     "tag",
 )
-_DAYS = re.compile(r"^(\d{1,4})d?$")
-_COMPARE = re.compile(r"^(<=|>=|<|>)?(\d+(?:\.\d{1,2})?)$")
-_RANGE = re.compile(r"^(\d+(?:\.\d{1,2})?)-(\d+(?:\.\d{1,2})?)$")
+_COMPARE = re.compile(r"^(<=|>=|<|>)?(.+)$")
+_RANGE = re.compile(r"^([^<>=-]+)-([^<>=-]+)$")
+# The range of every number in a filter (README, "Segments").
+MAX_DAYS = 9_999
+MAX_MONEY = 10_000_000_000  # ฿100,000,000 (minor units)
+MAX_VISITS = 1_000_000
+MAX_AGE = 150
 
 
 class SegmentError(ValueError):
-    """`word` is the filter word that could not be understood."""
+    """`word` is the filter word that could not be understood.
 
-    def __init__(self, word: str):
+    `problem` says which number in it was out of range or not a number.
+    """
+
+    def __init__(self, word: str, problem: NumberError | None = None):
         super().__init__(word)
         self.word = word
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -103,21 +112,30 @@ def _clause(word: str, clock: Clock) -> dict:
         raise SegmentError(word)
     try:
         return _KEY_COMPILERS[key](value, clock)
+    except NumberError as bad:
+        bad.what = key
+        raise SegmentError(word, bad) from None
     except (ValueError, KeyError, IndexError):
         raise SegmentError(word) from None
 
 
 def _days(value: str) -> int:
-    match = _DAYS.match(value.lower())
-    if not match:
-        raise ValueError(value)
-    return int(match[1])
+    """`90d` or `90`: days back from now."""
+    return parse_int(value.removesuffix("d").removesuffix("D"), 1, MAX_DAYS)
 
 
-def _number_filter(field: str, value: str, scale: int) -> dict:
-    """`<150`, `>=3`, `100-200`, `150` → a range on `field` (money scaled to minor units)."""
+def _money(value: str) -> int:
+    return parse_money(value, 0, MAX_MONEY)
+
+
+def _visits(value: str) -> int:
+    return parse_int(value, 0, MAX_VISITS)
+
+
+def _number_filter(field: str, value: str, parse) -> dict:
+    """`<150`, `>=3`, `100-200`, `150` → a range on `field` (money in minor units)."""
     if match := _RANGE.match(value):
-        low, high = (round(float(v) * scale) for v in match.groups())
+        low, high = (parse(v) for v in match.groups())
         if low > high:
             raise ValueError(value)
         return {field: {"$gte": low, "$lte": high}}
@@ -125,18 +143,19 @@ def _number_filter(field: str, value: str, scale: int) -> dict:
     if not match:
         raise ValueError(value)
     operator = {"<": "$lt", ">": "$gt", "<=": "$lte", ">=": "$gte", None: "$eq"}[match[1]]
-    return {field: {operator: round(float(match[2]) * scale)}}
+    return {field: {operator: parse(match[2])}}
 
 
 def _hours(value: str, clock: Clock) -> dict:
-    start, end = (int(v) for v in value.split("-", 1))
-    if not 0 <= start < end <= 24:
+    start, end = (parse_int(v, 0, 24) for v in value.split("-", 1))
+    if start >= end:
         raise ValueError(value)
     return {"stats.top_hour": {"$gte": start, "$lt": end}}
 
 
 def _age(value: str, clock: Clock) -> dict:
-    youngest, oldest = (int(v) for v in value.split("-", 1)) if "-" in value else (int(value),) * 2
+    ages = [parse_int(v, 0, MAX_AGE) for v in value.split("-", 1)]
+    youngest, oldest = ages[0], ages[-1]  # `30` alone is 30-30
     if youngest > oldest:
         raise ValueError(value)
     today = clock.today
@@ -180,9 +199,9 @@ _KEY_COMPILERS = {
     "new": lambda v, c: {"joined_at": {"$gte": c.now - timedelta(days=_days(v))}},
     "hour": _hours,
     "dow": lambda v, c: {"stats.top_weekday": {"$in": list(parse_days(v.lower()))}},
-    "avg": lambda v, c: _number_filter("stats.avg", v, 100),
-    "spend": lambda v, c: _number_filter("stats.spend", v, 100),
-    "visits": lambda v, c: _number_filter("stats.visits", v, 1),
+    "avg": lambda v, c: _number_filter("stats.avg", v, _money),
+    "spend": lambda v, c: _number_filter("stats.spend", v, _money),
+    "visits": lambda v, c: _number_filter("stats.visits", v, _visits),
     "birth_month": lambda v, c: {"profile.birth_month": {"$in": _months(v)}},
     "birthday": _birthday,
     "rfm": _rfm,
@@ -195,10 +214,7 @@ _KEY_COMPILERS = {
 
 
 def _months(value: str) -> list[int]:
-    months = [int(m) for m in value.split(",")]
-    if not all(1 <= m <= 12 for m in months):
-        raise ValueError(value)
-    return months
+    return [parse_int(m, 1, 12) for m in value.split(",")]
 
 
 def describe_keys() -> str:

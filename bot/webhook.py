@@ -1,4 +1,4 @@
-"""POST /callback: verify LINE's signature, then hand each event to dispatch."""
+"""POST /callback: verify LINE's signature, check each event's shape, hand it to dispatch."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ import json
 import logging
 
 from flask import Blueprint, current_app, request
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.webhook import WebhookParser
+from linebot.v3.models import UnknownEvent
+from linebot.v3.webhook import SignatureValidator
+from linebot.v3.webhooks import Event
 
-from bot import dispatch
+from bot import dispatch, event_shape
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
+
+# LINE's deepest event (a message with mentions) nests about 7 levels; the
+# margin allows for LINE's additions while refusing pathological bodies.
+MAX_DEPTH = 32
 
 
 @bp.post("/callback")
@@ -26,18 +31,56 @@ def callback():
     body = request.get_data(cache=False)
     try:
         text = body.decode("utf-8")
-        events = WebhookParser(services.config.LINE_CHANNEL_SECRET).parse(text, signature)
-        raw_events = json.loads(text)["events"]
-    except InvalidSignatureError:
+        signed = SignatureValidator(services.config.LINE_CHANNEL_SECRET).validate(text, signature)
+    except (UnicodeDecodeError, ValueError, TypeError):
+        signed = False
+    if not signed:
         log.warning("webhook rejected: invalid signature")
         return "invalid signature", 400
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+    try:
+        payload = json.loads(text)
+        raw_events = payload["events"]
+        if not isinstance(raw_events, list) or nesting(payload) > MAX_DEPTH:
+            raise ValueError("not LINE's shape")
+    except (ValueError, KeyError, TypeError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser's own stack.
         log.warning("webhook rejected: signed but malformed body")
         return "malformed body", 400
 
-    for event, raw in zip(events, raw_events, strict=True):
-        dispatch.handle_event(services, event, raw)
+    for raw in raw_events:
+        wrong = event_shape.problem(raw)
+        if wrong:
+            # Signed, yet not LINE's shape: nothing in it reaches a handler or a query,
+            # and the events beside it are still handled.
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            log.warning("dropping a %.64s event with malformed fields: %s", kind, wrong)
+            continue
+        dispatch.handle_event(services, sdk_event(raw), raw)
     # After a valid signature we always answer 200, even for events we do not
     # understand or whose handler failed: LINE would otherwise redeliver or
     # flag the webhook, and failed events are released for its redelivery.
     return "OK", 200
+
+
+def sdk_event(raw: dict) -> object | None:
+    """The SDK's model of an event (UnknownEvent for types it does not know)."""
+    try:
+        return Event.from_dict(raw)
+    except ValueError:
+        pass
+    try:
+        return UnknownEvent.new_from_json_dict(raw)
+    except ValueError:
+        return None
+
+
+def nesting(node: object) -> int:
+    """How deeply lists and objects nest in parsed JSON (without recursing ourselves)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
-from bot import campaign_message, campaigns
+import flex_templates
+from bot import campaign_message, campaign_text, campaigns
 from bot.campaigns import SpecError
 from bot.context import Context
 from bot.i18n import N_
@@ -12,6 +11,7 @@ from bot.messages import tap, text
 from bot.registry import Registry, Role
 from bot.segments import Clock, compile_filters
 from bot.store import utcnow
+from handlers import reports
 
 USAGE = N_(
     "Usage: /campaign new <name> | audience: <segment or filters> | text: <message> "
@@ -63,33 +63,54 @@ def new(ctx: Context, spec: str) -> list:
     try:
         fields = campaigns.parse_spec(spec, ctx.store, now, ctx.config.tz)
     except (SpecError, ValueError) as problem:
-        ctx.audit["result"] = "usage"
-        part = getattr(problem, "part", str(problem))
-        return [text(ctx._("I don't understand “%(part)s”.", part=part) + "\n" + ctx._(USAGE))]
+        return _refusal(ctx, problem)
     campaign_id = campaigns.new_campaign_id()
-    ctx.store.insert_campaign(
-        {"_id": campaign_id, **fields, "status": "draft", "created_by": ctx.user_id}
-    )
+    draft = {"_id": campaign_id, **fields, "status": "draft", "created_by": ctx.user_id}
+    try:  # rendered before the draft is stored, so a message LINE would refuse leaves none
+        preview = _preview(ctx, draft, "preview")
+    except flex_templates.TemplateError:
+        ctx.audit["result"] = "usage"
+        return [text(ctx._("This message is too long for LINE. Shorten the title or text."))]
+    ctx.store.insert_campaign(draft)
     clock = Clock(now=now, today=now.astimezone(ctx.config.tz).date())
     audience = ctx.store.count_members(compile_filters(fields["filters"], clock, campaign=True))
-    preview = campaign_message.render(
-        ctx.config,
-        {**fields, "_id": campaign_id, "run_id": "preview"},
-        _preview_member(ctx),
-        None,
-    )
-    when = _when(ctx, fields)
     summary = ctx._(
-        "Campaign %(id)s “%(name)s”: %(audience)s members with marketing consent, "
-        "%(holdout)s%% held out, %(when)s. The preview is above. Send it?",
+        "Campaign %(id)s “%(name)s”: %(audience)s, %(holdout)s%% held out, %(when)s.",
         id=campaign_id,
         name=fields["name"],
-        audience=ctx.t.number(audience),
+        audience=ctx.t.n_(
+            "%(count)s member with marketing consent",
+            "%(count)s members with marketing consent",
+            audience,
+        ),
         holdout=ctx.t.number(round(fields["holdout"] * 100)),
-        when=when,
+        when=_when(ctx, fields),
     )
+    lines = [summary, _start_note(ctx, draft), _preview_note(ctx), ctx._("Send it?")]
     items = [tap(ctx._("Confirm"), f"a=campaign_ok&c={campaign_id}")]
-    return [preview, text(summary, items=items)]
+    return [preview, text("\n".join(line for line in lines if line), items=items)]
+
+
+def _refusal(ctx: Context, problem: ValueError, usage: bool = True) -> list:
+    """What part of a spec was wrong, and what is allowed there (else the usage)."""
+    ctx.audit["result"] = "usage"
+    part = getattr(problem, "part", str(problem))
+    hint = getattr(problem, "hint", None)
+    allowed = ctx._(campaigns.HINTS[hint]) if hint else ctx._(USAGE) if usage else None
+    lines = [ctx._("I don't understand “%(part)s”.", part=part), allowed]
+    return [text("\n".join(line for line in lines if line))]
+
+
+def _preview(ctx: Context, campaign: dict, kind: str) -> dict:
+    """The message as the owner (or a sample member) would get it, with a sample coupon.
+    Its link works but counts no click: it belongs to no delivery."""
+    return campaign_message.render(
+        ctx.config,
+        {**campaign, "run_id": f"{campaign['_id']}-{kind}"},
+        _preview_member(ctx),
+        None,
+        campaign_message.sample_coupon(campaign, utcnow()),
+    )
 
 
 def _preview_member(ctx: Context) -> dict:
@@ -104,6 +125,20 @@ def _preview_member(ctx: Context) -> dict:
     }
 
 
+def _preview_note(ctx: Context) -> str:
+    if ctx.is_member:
+        return ctx._("The preview above is filled in with your own member record.")
+    return ctx._("The preview above is filled in for a sample member (Alice, 120 points).")
+
+
+def _quiet(ctx: Context) -> tuple[str, str]:
+    return tuple(ctx.store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
+
+
+def _start_note(ctx: Context, campaign: dict) -> str | None:
+    return campaign_text.start_note(ctx.t, campaign, utcnow(), ctx.config.tz, _quiet(ctx))
+
+
 def confirm(ctx: Context) -> list:
     """Schedule a drafted campaign."""
     if ctx.role < Role.OWNER:
@@ -113,31 +148,49 @@ def confirm(ctx: Context) -> list:
     )
     if confirmed is None:
         return [text(ctx._("That campaign is no longer a draft."))]
-    return [text(ctx._("Campaign %(id)s is scheduled.", id=confirmed["_id"]))]
+    lines = [
+        ctx._(
+            "Campaign %(id)s is scheduled, %(when)s.",
+            id=confirmed["_id"],
+            when=_when(ctx, confirmed),
+        ),
+        _start_note(ctx, confirmed),
+    ]
+    return [text("\n".join(line for line in lines if line))]
 
 
 def show(ctx: Context, found: dict) -> list:
-    counts = ctx.store.campaign_counts(found["_id"])
-    parts = ", ".join(f"{k}: {ctx.t.number(v)}" for k, v in sorted(counts.items())) or "—"
-    return [
-        text(
-            ctx._(
-                "Campaign %(id)s “%(name)s” — %(status)s, %(when)s.\nDeliveries: %(counts)s",
-                id=found["_id"],
-                name=found["name"],
-                status=found["status"],
-                when=_when(ctx, found),
-                counts=parts,
+    """A campaign's status, when it goes, what its deliveries did and its unique clicks."""
+    lines = [
+        ctx._(
+            "Campaign %(id)s “%(name)s” — %(status)s, %(when)s.",
+            id=found["_id"],
+            name=found["name"],
+            status=campaign_text.status(ctx.t, found["status"]),
+            when=_when(ctx, found),
+        ),
+        _start_note(ctx, found),
+        ctx._(
+            "Deliveries: %(counts)s",
+            counts=campaign_text.counts(ctx.t, ctx.store.campaign_counts(found["_id"])),
+        ),
+    ]
+    if found["content"].get("link"):
+        clicks = ctx.store.click_count(campaign_id=found["_id"])
+        lines.append(
+            ctx.t.n_(
+                "%(count)s member clicked the link.", "%(count)s members clicked the link.", clicks
             )
         )
+    return [
+        text("\n".join(line for line in lines if line)),
+        *reports.campaign_results(ctx, found["_id"]),
     ]
 
 
 def test(ctx: Context, found: dict) -> list:
     """Send the campaign to yourself, as a member would see it."""
-    return [
-        campaign_message.render(ctx.config, {**found, "run_id": "test"}, _preview_member(ctx), None)
-    ]
+    return [_preview(ctx, found, "test"), text(_preview_note(ctx))]
 
 
 def pause(ctx: Context, found: dict) -> list:
@@ -180,18 +233,27 @@ def cancel(ctx: Context, found: dict) -> list:
 
 def sending_limits(ctx: Context, action: str, args: list[str]) -> list:
     """`/campaign quiet <from> <to>` and `/campaign cap <messages> <days>`."""
-    clock = re.compile(r"^([01]?\d|2[0-3]):[0-5]\d$")
-    if action == "quiet" and len(args) == 2 and all(clock.match(a) for a in args):
-        ctx.store.put_setting("quiet_hours", [a.zfill(5) for a in args])
-    elif action == "cap" and len(args) == 2 and all(a.isdigit() for a in args):
-        messages, days = int(args[0]), int(args[1])
-        if not (1 <= messages <= 50 and 1 <= days <= 90):
+    if action == "quiet":
+        clocks = [campaigns.clock(a) for a in args]
+        if len(args) != 2 or None in clocks:
+            ctx.audit["result"] = "usage"
+            return [
+                text(
+                    ctx._(
+                        "Quiet hours are two times from 00:00 to 23:59, like "
+                        "“/campaign quiet 21:00 09:00” (from, until); the same time twice "
+                        "means no quiet hours."
+                    )
+                )
+            ]
+        ctx.store.put_setting("quiet_hours", clocks)
+    else:
+        limits = campaigns.CAP_MESSAGES, campaigns.CAP_DAYS
+        cap = [campaigns.whole(a, *r) for a, r in zip(args, limits, strict=False)]
+        if len(args) != 2 or None in cap:
             ctx.audit["result"] = "usage"
             return [text(ctx._("The cap is 1 to 50 messages over 1 to 90 days."))]
-        ctx.store.put_setting("campaign_cap", [messages, days])
-    else:
-        ctx.audit["result"] = "usage"
-        return [text(ctx._(USAGE))]
+        ctx.store.put_setting("campaign_cap", cap)
     return [text(_limits(ctx))]
 
 
@@ -213,7 +275,10 @@ def _limits(ctx: Context) -> str:
 def _list(ctx: Context) -> str:
     found = ctx.store.list_campaigns()
     lines = [ctx._("Campaigns:")] if found else [ctx._("No campaigns yet.")]
-    lines += [f"{c['_id']} · {c['name']} · {c['status']} · {_when(ctx, c)}" for c in found]
+    lines += [
+        f"{c['_id']} · {c['name']} · {campaign_text.status(ctx.t, c['status'])} · {_when(ctx, c)}"
+        for c in found
+    ]
     return "\n".join([*lines, _limits(ctx)])
 
 
@@ -228,7 +293,7 @@ def _when(ctx: Context, campaign: dict) -> str:
             time=schedule["time"],
         )
     moment = campaign.get("next_run_at") or schedule["at"]
-    return ctx._("at %(time)s", time=ctx.t.datetime(moment, ctx.config.tz, fmt="short"))
+    return ctx._("at %(time)s", time=campaign_text.moment(ctx.t, moment, ctx.config.tz))
 
 
 # -- the step-by-step form of `/campaign new` ------------------------------------------------
@@ -293,9 +358,9 @@ def wizard_answer(ctx: Context) -> list:
         return _ask(ctx, step)
     if step in OPTIONAL and answer.lower() == "skip":
         answer = ""
-    problem = _check(ctx, step, answer)
+    problem = _check(ctx, step, answer, answers)
     if problem:
-        return [text(ctx._("I don't understand “%(part)s”.", part=problem)), *_ask(ctx, step)]
+        return [*_refusal(ctx, problem, usage=False), *_ask(ctx, step)]
     answers[step] = answer
     following = WIZARD_STEPS.index(step) + 1
     if following < len(WIZARD_STEPS):
@@ -321,25 +386,32 @@ def _spec(answers: dict) -> str:
     return " | ".join(parts)
 
 
-def _check(ctx: Context, step: str, answer: str) -> str | None:
-    """The answer back if it is wrong, or None."""
+def _check(ctx: Context, step: str, answer: str, answers: dict) -> SpecError | None:
+    """What is wrong with an answer (and what is allowed there), or None."""
+    if "|" in answer:
+        return SpecError(answer, "pipe")
+    weekly = answer.lower().startswith("weekly ")
     checks = {
-        "audience": _check_audience,
-        "template": lambda ctx, a: a.lower() in campaigns.TEMPLATES,
-        "image": lambda ctx, a: not a or a.startswith("https://"),
-        "link": lambda ctx, a: not a or a.rpartition(" ")[2].startswith("https://"),
-        "coupon": lambda ctx, a: not a or _spec_accepts(ctx, f"coupon: {a}"),
-        "holdout": lambda ctx, a: 0 <= float(a.rstrip("%")) <= 50,
-        "when": lambda ctx, a: _spec_accepts(
-            ctx, f"weekly: {a[7:]}" if a.lower().startswith("weekly ") else f"at: {a}"
+        "audience": lambda a: _check_audience(ctx, a),
+        "template": lambda a: a.lower() in campaigns.TEMPLATES,
+        "title": _placeholders_ok,
+        "text": _placeholders_ok,
+        "image": lambda a: not a or a.startswith("https://"),
+        "link": lambda a: not a or a.rpartition(" ")[2].startswith("https://"),
+        "coupon": lambda a: _spec_accepts(
+            ctx, f"coupon: {a}" if a else "window: 7", answers.get("title", ""), answers["text"]
         ),
-        "window": lambda ctx, a: 1 <= int(a) <= 90,
+        "holdout": lambda a: _spec_accepts(ctx, f"holdout: {a}"),
+        "when": lambda a: _spec_accepts(ctx, f"weekly: {a[7:]}" if weekly else f"at: {a}"),
+        "window": lambda a: _spec_accepts(ctx, f"window: {a}"),
     }
     try:
-        accepted = checks.get(step, lambda ctx, a: True)(ctx, answer)
-    except (SpecError, ValueError):
+        accepted = checks.get(step, lambda a: True)(answer)
+    except SpecError as problem:
+        return problem
+    except ValueError:
         accepted = False
-    return None if accepted else answer
+    return None if accepted else SpecError(answer)
 
 
 def _check_audience(ctx: Context, answer: str) -> bool:
@@ -352,9 +424,18 @@ def _check_audience(ctx: Context, answer: str) -> bool:
     return True
 
 
-def _spec_accepts(ctx: Context, part: str) -> bool:
+def _placeholders_ok(answer: str) -> bool:
+    """Only documented names; a coupon's are checked once the coupon step is answered."""
+    campaigns.check_placeholders(answer, campaigns.PLACEHOLDERS, has_coupon=True)
+    return True
+
+
+def _spec_accepts(ctx: Context, part: str, title: str = "x", body: str = "x") -> bool:
     campaigns.parse_spec(
-        f"x | audience: all | text: x | {part}", ctx.store, utcnow(), ctx.config.tz
+        f"x | audience: all | title: {title or 'x'} | text: {body} | {part}",
+        ctx.store,
+        utcnow(),
+        ctx.config.tz,
     )
     return True
 

@@ -46,10 +46,11 @@ def card(ctx: Context) -> list:
     return [
         flex_templates.render(
             "member_card",
-            alt_text=ctx._(
-                "Member card: %(code)s, %(points)s points",
+            alt_text=ctx.t.n_(
+                "Member card: %(code)s, %(count)s point",
+                "Member card: %(code)s, %(count)s points",
+                member.get("points", 0),
                 code=member["code"],
-                points=ctx.t.number(member.get("points", 0)),
             ),
             merchant=merchant_name(ctx),
             name=name,
@@ -79,9 +80,10 @@ def show_points(ctx: Context) -> list:
     rules = points.load_rules(ctx.store)
     tier = rules.tier_named(member.get("tier"))
     lines = [
-        ctx._(
-            "You have %(points)s points. Tier: %(tier)s.",
-            points=ctx.t.number(member.get("points", 0)),
+        ctx.t.n_(
+            "You have %(count)s point. Tier: %(tier)s.",
+            "You have %(count)s points. Tier: %(tier)s.",
+            member.get("points", 0),
             tier=tier_label(ctx.t, tier),
         )
     ]
@@ -99,9 +101,10 @@ def show_points(ctx: Context) -> list:
         now, now + EXPIRING_WINDOW
     ):
         lines.append(
-            ctx._(
-                "%(points)s points expire on %(date)s.",
-                points=ctx.t.number(lot.remaining),
+            ctx.t.n_(
+                "%(count)s point expires on %(date)s.",
+                "%(count)s points expire on %(date)s.",
+                lot.remaining,
                 date=ctx.t.date(lot.expires_at.astimezone(ctx.config.tz)),
             )
         )

@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot import qr, rewards
+from bot import numbers, qr, rewards
 from bot.context import Context
 from bot.i18n import N_
 from bot.member_codes import new_code
 from bot.messages import text
 from bot.registry import Registry, Role
 from bot.translate import translator_for
-from handlers.earn import parse_amount
 from handlers.lookup import NotFound, resolve_member
-from handlers.rewards import describe_coupon
+from handlers.rewards import describe_coupon, moment
 
 REWARD_USAGE = N_(
     "Usage:\n"
@@ -31,7 +30,13 @@ COUPON_USAGE = N_(
 )
 OPTION = re.compile(r"^(image|from|until|limit|branch|days|min):(\S+)$")
 LANG_PREFIX = {"en=": "en", "th=": "th", "zh=": "zh_Hant"}
+# The range of every number typed here (README, "Rewards and coupons").
 MAX_POINTS = 1_000_000
+MAX_STOCK = 1_000_000
+MAX_LIMIT = 100  # slots per member (bot/rewards.py); 0 = no limit
+MAX_DAYS = 365
+COUPON_AMOUNT = (100, 10_000_000)  # ฿1–฿100,000 off
+MAX_MIN_SPEND = 100_000_000  # ฿1,000,000
 
 
 class UsageError(ValueError):
@@ -67,6 +72,9 @@ def reward(ctx: Context) -> list:
         return [text(ctx._(REWARD_USAGE))]
     try:
         return handlers[action](ctx, ctx.args[1:])
+    except numbers.NumberError as bad:
+        ctx.audit["result"] = "bad-number"
+        return [text(numbers.refusal(ctx.t, bad))]
     except (UsageError, ValueError, IndexError):
         ctx.audit["result"] = "usage"
         return [text(ctx._(REWARD_USAGE))]
@@ -83,8 +91,12 @@ def _split_options(ctx: Context, words: list[str]) -> tuple[dict, list[str]]:
     for key in ("from", "until"):
         if key in options:
             date.fromisoformat(options[key])
-    if "limit" in options and not options["limit"].isdigit():
-        raise UsageError
+    if "limit" in options:
+        options["limit"] = numbers.parse_int(options["limit"], 0, MAX_LIMIT, N_("Limit per member"))
+    if "days" in options:
+        options["days"] = numbers.parse_int(options["days"], 1, MAX_DAYS, N_("Days"))
+    if "min" in options:
+        options["min"] = numbers.parse_money(options["min"], 0, MAX_MIN_SPEND, N_("Minimum spend"))
     if "image" in options and not options["image"].startswith("https://"):
         raise UsageError
     if "branch" in options:
@@ -119,22 +131,31 @@ def _fields(options: dict) -> dict:
             "image_url": options.get("image"),
             "valid_from": options.get("from"),
             "valid_until": options.get("until"),
-            "per_member_limit": int(options["limit"]) if "limit" in options else None,
+            "per_member_limit": options.get("limit"),
             "branch": options.get("branch"),
         }.items()
         if value is not None
     }
 
 
+def _points(raw: str) -> int:
+    return numbers.parse_int(raw, 1, MAX_POINTS, N_("Points"))
+
+
+def _parse_stock(raw: str) -> int | None:
+    """A count, or None for `unlimited`."""
+    if raw.lower() == "unlimited":
+        return None
+    return numbers.parse_int(raw, 0, MAX_STOCK, N_("Stock"))
+
+
 def _add(ctx: Context, args: list[str]) -> list:
-    if len(args) < 3 or not args[0].isdigit() or not 0 < int(args[0]) <= MAX_POINTS:
+    if len(args) < 3:
         raise UsageError
-    stock = None if args[1].lower() == "unlimited" else int(args[1])
-    if stock is not None and stock < 0:
-        raise UsageError
+    cost, stock = _points(args[0]), _parse_stock(args[1])
     options, words = _split_options(ctx, args[2:])
     reward_doc = {
-        "points": int(args[0]),
+        "points": cost,
         "stock": stock,
         "taken": 0,
         "active": True,
@@ -146,11 +167,12 @@ def _add(ctx: Context, args: list[str]) -> list:
         reward_id = "W" + new_code(3)
     return [
         text(
-            ctx._(
-                "Reward %(id)s added: %(name)s for %(points)s points.",
+            ctx.t.n_(
+                "Reward %(id)s added: %(name)s for %(count)s point.",
+                "Reward %(id)s added: %(name)s for %(count)s points.",
+                cost,
                 id=reward_id,
                 name=reward_doc["names"]["default"],
-                points=ctx.t.number(reward_doc["points"]),
             )
         )
     ]
@@ -162,8 +184,8 @@ def _edit(ctx: Context, args: list[str]) -> list:
     if current is None:
         return _unknown(ctx, reward_id)
     values = args[2:]
-    if field == "points" and values and values[0].isdigit() and 0 < int(values[0]) <= MAX_POINTS:
-        changes = {"points": int(values[0])}
+    if field == "points" and len(values) == 1:
+        changes = {"points": _points(values[0])}
     elif field == "name":
         changes = {"names": _names(values)}
     elif field in ("image", "from", "until", "limit", "branch"):
@@ -177,9 +199,7 @@ def _edit(ctx: Context, args: list[str]) -> list:
 
 def _stock(ctx: Context, args: list[str]) -> list:
     reward_id = args[0].upper()
-    stock = None if args[1].lower() == "unlimited" else int(args[1])
-    if stock is not None and stock < 0:
-        raise UsageError
+    stock = _parse_stock(args[1])
     if not ctx.store.update_reward(reward_id, {"stock": stock}):
         return _unknown(ctx, reward_id)
     shown = ctx._("unlimited") if stock is None else ctx.t.number(stock)
@@ -213,9 +233,10 @@ def _list(ctx: Context) -> str:
         state = "" if item.get("active") else " " + ctx._("(off)")
         lines.append(
             f"{item['_id']} · {rewards.reward_name(item, ctx.t.locale)} · "
-            + ctx._(
-                "%(points)s points, stock %(stock)s, redeemed %(taken)s",
-                points=ctx.t.number(item["points"]),
+            + ctx.t.n_(
+                "%(count)s point, stock %(stock)s, redeemed %(taken)s",
+                "%(count)s points, stock %(stock)s, redeemed %(taken)s",
+                item["points"],
                 stock=stock,
                 taken=ctx.t.number(item.get("taken", 0)),
             )
@@ -233,13 +254,13 @@ def coupon(ctx: Context) -> list:
         kind = ctx.args[2].lower()
         options, rest = _split_options(ctx, ctx.args[3:])
         value, item = _coupon_value(kind, rest)
-        days = int(options.get("days", "30"))
-        min_spend = parse_amount(options["min"]) if "min" in options else 0
-        if not 1 <= days <= 365 or min_spend is None:
-            raise UsageError
+        days, min_spend = options.get("days", 30), options.get("min", 0)
     except NotFound as missing:
         ctx.audit["result"] = "not-found"
         return [text(missing.message)]
+    except numbers.NumberError as bad:
+        ctx.audit["result"] = "bad-number"
+        return [text(numbers.refusal(ctx.t, bad))]
     except (UsageError, ValueError, IndexError):
         ctx.audit["result"] = "usage"
         return [text(ctx._(COUPON_USAGE))]
@@ -265,7 +286,7 @@ def coupon(ctx: Context) -> list:
                     "Show it to our staff.",
                     benefit=describe_coupon(t, issued),
                     code=issued["_id"],
-                    date=t.date(issued["expires_at"].astimezone(ctx.config.tz)),
+                    date=moment(t, issued["expires_at"], ctx.config.tz),
                 )
             )
         ],
@@ -284,10 +305,10 @@ def coupon(ctx: Context) -> list:
 
 
 def _coupon_value(kind: str, rest: list[str]) -> tuple[int, str | None]:
-    if kind == "percent" and len(rest) == 1 and rest[0].isdigit() and 1 <= int(rest[0]) <= 100:
-        return int(rest[0]), None
-    if kind == "amount" and len(rest) == 1 and (amount := parse_amount(rest[0])):
-        return amount, None
+    if kind == "percent" and len(rest) == 1:
+        return numbers.parse_int(rest[0], 1, 100, N_("Percent")), None
+    if kind == "amount" and len(rest) == 1:
+        return numbers.parse_money(rest[0], *COUPON_AMOUNT, N_("Amount")), None
     if kind in ("bogo", "free") and rest:
         return 0, " ".join(rest)[:60]
     raise UsageError
@@ -345,7 +366,7 @@ def _refusal(ctx: Context, result, code: str) -> str:
         return ctx._(
             "Code %(code)s was already used on %(date)s.",
             code=code.upper(),
-            date=ctx.t.datetime(result.doc["used_at"], ctx.config.tz),
+            date=moment(ctx.t, result.doc["used_at"], ctx.config.tz),
         )
     if result.refused == "expired":
         return ctx._("Code %(code)s has expired.", code=code.upper())

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
-from bot import counter, points
+from bot import counter, numbers, points
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from bot.messages import MAX_QUICK_REPLIES, tap, text
@@ -19,7 +18,6 @@ from bot.translate import translator_for
 from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member
 
-AMOUNT = re.compile(r"^(?:฿|NT\$|\$)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
 MAX_ADJUST = 1_000_000
 USAGE = N_("Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]")
 # A branch or "record again" button completes its earn within this time, once.
@@ -50,14 +48,11 @@ def register(registry: Registry) -> None:
 
 def parse_amount(raw: str) -> int | None:
     """`150`, `1,250.50`, `฿99` → minor units; None if it is not an amount."""
-    match = AMOUNT.match(raw.strip())
-    if not match:
-        return None
     try:
-        value = Decimal(match[1].replace(",", "") + "." + (match[2] or "0"))
-    except InvalidOperation:
+        # Bounded far above any cap, so the cap's own refusal names the limit.
+        return numbers.parse_money(raw, 0, 10**16)
+    except numbers.NumberError:
         return None
-    return int(value * 100)
 
 
 @dataclass(frozen=True)

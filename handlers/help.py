@@ -1,9 +1,12 @@
 """`help`, `/help`, and the answer to anything the bot does not understand."""
 
+from linebot.v3.messaging import TextMessage
+
 from bot.context import Context
 from bot.i18n import N_
-from bot.messages import text
+from bot.messages import MAX_SENT_TEXT, text
 from bot.registry import Registry, Role
+from handlers.common import keyword
 
 
 def register(registry: Registry) -> None:
@@ -12,6 +15,7 @@ def register(registry: Registry) -> None:
         th=("ช่วยเหลือ", "วิธีใช้"),
         zh=("幫助", "說明"),
         summary=N_("show what you can do here"),
+        private=False,  # the one command also answered in group chats
     )(member_help)
     registry.command(
         "/help",
@@ -48,26 +52,56 @@ def staff_help(ctx: Context) -> list:
 
 
 def unknown_text(ctx: Context) -> list:
-    """Point anyone who typed something unknown at `help`."""
+    """A mistyped slash command gets "did you mean"; anything else, buttons for the main actions."""
+    words = ctx.text.split()
+    if words and words[0].startswith("/"):
+        suggestion = ctx.services.registry.closest_command(words[0], ctx.role)
+        if suggestion is not None:
+            return [did_you_mean(ctx, words[0], suggestion.name, words[1:])]
+        if ctx.role >= Role.STAFF:
+            return [
+                text(ctx._("There is no command %(name)s. Type /help for yours.", name=words[0]))
+            ]
     hint = ctx._(
-        "Sorry, I didn't understand that. Type “%(help)s” to see what I can do.",
-        help=_help_keyword(ctx),
+        "Sorry, I didn't understand that. Tap a button below, or type “%(help)s” to see "
+        "everything I can do.",
+        help=keyword(ctx, "help"),
     )
-    return [text(hint)]
+    return [text(hint, quick_replies=main_actions(ctx))]
+
+
+def did_you_mean(ctx: Context, typed: str, name: str, args: list[str]) -> TextMessage:
+    """Name the nearest command; its button sends the whole line again, corrected."""
+    question = ctx._(
+        "There is no command %(typed)s. Did you mean %(name)s?", typed=typed, name=name
+    )
+    corrected = " ".join([name, *args])
+    # A button may send at most 300 characters: a longer line gets the bare command.
+    sent = corrected if len(corrected) <= MAX_SENT_TEXT else name
+    return text(question, quick_replies=[(name, sent)])
 
 
 def non_text_message(ctx: Context) -> list:
     """Stickers, photos and the like: say kindly that only text is understood."""
     hint = ctx._(
         "Thanks! I can only read text messages. Type “%(help)s” to start.",
-        help=_help_keyword(ctx),
+        help=keyword(ctx, "help"),
     )
-    return [text(hint)]
+    return [text(hint, quick_replies=main_actions(ctx))]
 
 
-def _help_keyword(ctx: Context) -> str:
-    match = ctx.services.registry.find_command("help", Role.MEMBER)
-    return match.command.keyword_for(ctx.t.locale)
+def main_actions(ctx: Context) -> list[tuple[str, str]]:
+    """Quick replies for what customers want most: card, points, rewards, or else joining."""
+    if ctx.is_member:
+        wanted = [
+            (ctx._("Member card"), "card"),
+            (ctx._("Points"), "points"),
+            (ctx._("Rewards"), "rewards"),
+        ]
+    else:
+        wanted = [(ctx._("Join now"), "join")]
+    wanted.append((ctx._("Help"), "help"))
+    return [(label, keyword(ctx, command)) for label, command in wanted]
 
 
 def _usage_line(ctx: Context, command) -> str:

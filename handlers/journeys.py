@@ -34,7 +34,8 @@ def journey(ctx: Context) -> list:
         change = journeys.parse_option(name, ctx.args[2], ctx.args[3])
         if change is None:
             ctx.audit["result"] = "usage"
-            return [text(ctx._(USAGE))]
+            allowed = journeys.allowed_values(ctx.t, name, ctx.args[2])
+            return [text(allowed or ctx._(USAGE))]
         _save(ctx, name, change)
     elif action != "list":
         ctx.audit["result"] = "usage"

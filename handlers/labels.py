@@ -1,6 +1,8 @@
-"""Localised names for tiers and ledger movements."""
+"""Localised names for tiers, ledger movements and promotions."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from bot.i18n import N_, Translator
 from bot.rules import Promotion, Tier, describe_days
@@ -36,5 +38,9 @@ def promotion_label(t: Translator, promotion: Promotion, with_dates: bool = Fals
     if promotion.start:
         parts.append(f"{promotion.start}–{promotion.end}")
     if with_dates and (promotion.valid_from or promotion.valid_until):
-        parts.append(f"{promotion.valid_from or '…'} → {promotion.valid_until or '…'}")
+        first, last = (
+            t.date(date.fromisoformat(day)) if day else "…"
+            for day in (promotion.valid_from, promotion.valid_until)
+        )
+        parts.append(f"{first} → {last}")
     return " ".join(parts)

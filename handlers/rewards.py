@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 
 import flex_templates
-from bot import qr, rewards
+from bot import numbers, qr, rewards
 from bot.context import Context
 from bot.i18n import N_, Translator
 from bot.messages import tap, text
@@ -41,9 +41,7 @@ def show_rewards(ctx: Context) -> list:
     live = [r for r in ctx.store.list_rewards(active_only=True) if rewards.is_live(r, today)]
     if not live:
         return [text(ctx._("There are no rewards right now. Please check back soon!"))]
-    page = (
-        max(int(ctx.postback.get("page", "1") or 1), 1) if ctx.raw.get("type") == "postback" else 1
-    )
+    page = _page(ctx.postback.get("page", "1")) if ctx.raw.get("type") == "postback" else 1
     first = (page - 1) * PAGE_SIZE
     shown = live[first : first + PAGE_SIZE]
     if not shown:
@@ -53,15 +51,27 @@ def show_rewards(ctx: Context) -> list:
         more = flex_templates.render(
             "reward_more",
             alt_text="…",
-            text=ctx._("%(count)s more rewards", count=ctx.t.number(len(live) - first - PAGE_SIZE)),
+            text=ctx.t.n_(
+                "%(count)s more reward", "%(count)s more rewards", len(live) - first - PAGE_SIZE
+            ),
             button_label=ctx._("Show more"),
             button_data=f"a=rewards&page={page + 1}",
         )
         bubbles.append(more["contents"])
-    alt = ctx._(
-        "Rewards: you have %(points)s points.", points=ctx.t.number(ctx.member.get("points", 0))
+    alt = ctx.t.n_(
+        "Rewards: you have %(count)s point.",
+        "Rewards: you have %(count)s points.",
+        ctx.member.get("points", 0),
     )
     return [flex_templates.carousel(bubbles, alt)]
+
+
+def _page(raw: str) -> int:
+    """The carousel page a "more" button asked for; the first if it makes no sense."""
+    try:
+        return numbers.parse_int(raw or "1", 1, 1_000)
+    except numbers.NumberError:
+        return 1
 
 
 def reward_bubble(ctx: Context, reward: dict) -> dict:
@@ -76,7 +86,9 @@ def reward_bubble(ctx: Context, reward: dict) -> dict:
         status, color = ctx._("You can redeem this."), "#0B6E4F"
     else:
         status, color = (
-            ctx._("You need %(points)s more points.", points=ctx.t.number(cost - balance)),
+            ctx.t.n_(
+                "You need %(count)s more point.", "You need %(count)s more points.", cost - balance
+            ),
             "#B00020",
         )
     hero = flex_templates.hero_image(reward.get("image_url"))
@@ -93,7 +105,7 @@ def reward_bubble(ctx: Context, reward: dict) -> dict:
         alt_text="reward",
         hero=hero,
         name=rewards.reward_name(reward, ctx.t.locale),
-        price=ctx._("%(points)s points", points=ctx.t.number(cost)),
+        price=ctx.t.n_("%(count)s point", "%(count)s points", cost),
         stock_note=stock_note,
         status=status,
         status_color=color,
@@ -111,12 +123,39 @@ def ask_to_confirm(ctx: Context) -> list:
     reward = ctx.store.reward(ctx.postback.get("r", ""))
     if reward is None or not rewards.is_live(reward, ctx.today().isoformat()):
         return [text(ctx._("Sorry, that reward is no longer available."))]
-    balance = ctx.member.get("points", 0)
-    question = ctx._(
-        "Redeem %(name)s for %(points)s points? You will have %(left)s points left.",
-        name=rewards.reward_name(reward, ctx.t.locale),
-        points=ctx.t.number(reward["points"]),
-        left=ctx.t.number(balance - reward["points"]),
+    # The button may be stale: points spent or stock gone since the carousel was sent.
+    name = rewards.reward_name(reward, ctx.t.locale)
+    back = [tap(ctx._("See rewards"), "a=rewards")]
+    stock = reward.get("stock")
+    if stock is not None and stock <= 0:
+        return [text(ctx._("Sorry, %(name)s has run out.", name=name), items=back)]
+    missing = reward["points"] - ctx.member.get("points", 0)
+    if missing > 0:
+        return [
+            text(
+                ctx.t.n_(
+                    "You need %(count)s more point for %(name)s.",
+                    "You need %(count)s more points for %(name)s.",
+                    missing,
+                    name=name,
+                ),
+                items=back,
+            )
+        ]
+    question = "\n".join(
+        [
+            ctx.t.n_(
+                "Redeem %(name)s for %(count)s point?",
+                "Redeem %(name)s for %(count)s points?",
+                reward["points"],
+                name=name,
+            ),
+            ctx.t.n_(
+                "You will have %(count)s point left.",
+                "You will have %(count)s points left.",
+                -missing,
+            ),
+        ]
     )
     nonce = secrets.token_hex(6)
     items = [
@@ -140,9 +179,10 @@ def confirm(ctx: Context) -> list:
         "unavailable": ctx._("Sorry, that reward is no longer available."),
         "limit": ctx._("You have already redeemed this reward as many times as allowed."),
         "out-of-stock": ctx._("Sorry, this reward just ran out. Your points were not used."),
-        "insufficient": ctx._(
-            "You need %(points)s more points for this reward. Your points were not used.",
-            points=ctx.t.number(result.missing),
+        "insufficient": ctx.t.n_(
+            "You need %(count)s more point for this reward. Your points were not used.",
+            "You need %(count)s more points for this reward. Your points were not used.",
+            result.missing,
         ),
         "busy": ctx._("We are still processing this redemption. Type “coupons” in a moment."),
     }
@@ -175,7 +215,7 @@ def redemption_message(t: Translator, config, redemption: dict) -> dict:
         qr_url=f"{base}/qr/{token}.png",
         code=redemption["_id"],
         instructions=t._("Show this code to our staff to receive your reward."),
-        valid_until=t._("Valid until %(time)s.", time=t.time(expires, config.tz)),
+        valid_until=t._("Valid until %(moment)s.", moment=moment(t, expires, config.tz)),
     )
 
 
@@ -198,16 +238,21 @@ def show_coupons(ctx: Context) -> list:
     lines = [ctx._("Your coupons and reward codes:")]
     tz = ctx.config.tz
     for coupon in coupons:
-        until = ctx._("until %(date)s", date=ctx.t.date(coupon["expires_at"].astimezone(tz)))
+        until = ctx._("until %(moment)s", moment=moment(ctx.t, coupon["expires_at"], tz))
         lines.append(f"• {coupon['_id']} — {describe_coupon(ctx.t, coupon)} ({until})")
     for redemption in codes:
         names = {"names": redemption.get("reward_names"), "_id": "?"}
-        until = ctx._("until %(time)s", time=ctx.t.time(redemption["expires_at"], tz))
+        until = ctx._("until %(moment)s", moment=moment(ctx.t, redemption["expires_at"], tz))
         lines.append(
             f"• {redemption['_id']} — {rewards.reward_name(names, ctx.t.locale)} ({until})"
         )
     lines.append(ctx._("Show the code to our staff."))
     return [text("\n".join(lines))]
+
+
+def moment(t: Translator, when: datetime, tz) -> str:
+    """A date and time in the merchant's time zone (Buddhist-era year in Thai)."""
+    return t._("%(date)s at %(time)s", date=t.date(when.astimezone(tz)), time=t.time(when, tz))
 
 
 def describe_coupon(t: Translator, coupon: dict) -> str:

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from datetime import date
 
-from bot import points
+from bot import numbers, points
 from bot.context import Context
 from bot.i18n import N_
 from bot.member_codes import new_code
@@ -20,7 +20,6 @@ from bot.rules import (
     parse_days,
     parse_window,
 )
-from handlers.earn import parse_amount
 from handlers.labels import promotion_label, tier_label
 
 USAGE = N_(
@@ -37,8 +36,16 @@ USAGE = N_(
     "/rule flag <2–100 × the average purchase | off>\n"
     "/rule receipt <regular expression | default>"
 )
+# The range of every number typed here (README, "Points").
 MAX_FACTOR = 10.0
 MAX_PATTERN = 100
+MAX_RATE_POINTS = 1_000
+RATE_AMOUNT = (1, 10_000_000)  # ฿0.01–฿100,000 per step
+MAX_MIN_SPEND = 100_000_000  # ฿1,000,000
+CAP = (100, 1_000_000_000)  # ฿1–฿10,000,000 for one purchase
+MAX_TIER_SPEND = 10_000_000_000  # ฿100,000,000 a year
+MAX_EXPIRY_MONTHS = 120
+MAX_BONUS = 100_000
 
 
 class RuleError(ValueError):
@@ -76,6 +83,9 @@ def rule(ctx: Context) -> list:
         return [text(ctx._(USAGE))]
     try:
         updated = changers[action](ctx, rules, ctx.args[1:])
+    except numbers.NumberError as bad:
+        ctx.audit["result"] = "bad-number"
+        return [text(numbers.refusal(ctx.t, bad))]
     except (RuleError, ValueError, IndexError):
         ctx.audit["result"] = "usage"
         return [text(ctx._(USAGE))]
@@ -86,36 +96,29 @@ def rule(ctx: Context) -> list:
 def _rate(ctx, rules: EarnRules, args) -> EarnRules:
     if len(args) != 3 or args[1].lower() != "per":
         raise RuleError
-    per = parse_amount(args[2])
-    if not args[0].isdigit() or not per or int(args[0]) < 1:
-        raise RuleError
-    return dataclasses.replace(rules, rate_points=int(args[0]), rate_amount=per)
+    earned = numbers.parse_int(args[0], 1, MAX_RATE_POINTS, N_("Points"))
+    per = numbers.parse_money(args[2], *RATE_AMOUNT, N_("Amount"))
+    return dataclasses.replace(rules, rate_points=earned, rate_amount=per)
 
 
 def _min_spend(ctx, rules, args) -> EarnRules:
-    amount = parse_amount(args[0])
-    if amount is None:
-        raise RuleError
+    amount = numbers.parse_money(args[0], 0, MAX_MIN_SPEND, N_("Minimum spend"))
     return dataclasses.replace(rules, min_spend=amount)
 
 
 def _cap(ctx, rules, args) -> EarnRules:
-    amount = parse_amount(args[0])
-    if not amount:
-        raise RuleError
+    amount = numbers.parse_money(args[0], *CAP, N_("Largest purchase"))
     return dataclasses.replace(rules, max_amount=amount)
 
 
 def _expiry(ctx, rules, args) -> EarnRules:
-    if not args[0].isdigit() or int(args[0]) > 120:
-        raise RuleError
-    return dataclasses.replace(rules, expiry_months=int(args[0]))
+    months = numbers.parse_int(args[0], 0, MAX_EXPIRY_MONTHS, N_("Months"))
+    return dataclasses.replace(rules, expiry_months=months)
 
 
 def _bonus(ctx, rules, args) -> EarnRules:
-    if not args[0].isdigit() or int(args[0]) > 100_000:
-        raise RuleError
-    return dataclasses.replace(rules, signup_bonus=int(args[0]))
+    bonus = numbers.parse_int(args[0], 0, MAX_BONUS, N_("Points"))
+    return dataclasses.replace(rules, signup_bonus=bonus)
 
 
 def _tier(ctx, rules, args) -> EarnRules:
@@ -126,9 +129,11 @@ def _tier(ctx, rules, args) -> EarnRules:
             raise RuleError
         del tiers[name]
     else:
-        name, spend, factor = args[0].lower(), parse_amount(args[1]), float(args[2])
-        if not re.match(r"^[a-z]{2,20}$", name) or spend is None or not 1 <= factor <= MAX_FACTOR:
+        name = args[0].lower()
+        if not re.match(r"^[a-z]{2,20}$", name) or len(args) != 3:
             raise RuleError
+        spend = numbers.parse_money(args[1], 0, MAX_TIER_SPEND, N_("Minimum spend"))
+        factor = numbers.parse_decimal(args[2], 1, MAX_FACTOR, N_("Factor"))
         if name in tiers and tiers[name].min_spend == 0:
             spend = 0  # the entry tier always starts at zero
         tiers[name] = Tier(name, spend, factor)
@@ -146,9 +151,7 @@ def _promo(ctx, rules, args) -> EarnRules:
         return dataclasses.replace(rules, promotions=kept)
     if args[0].lower() != "add":
         raise RuleError
-    factor = float(args[1])
-    if not 1 < factor <= MAX_FACTOR:
-        raise RuleError
+    factor = numbers.parse_decimal(args[1], 1.01, MAX_FACTOR, N_("Factor"))
     options = dict(part.split(":", 1) for part in args[2:])
     unknown = set(options) - {"branch", "days", "time", "from", "until"}
     if unknown:
@@ -178,10 +181,8 @@ def _flag(ctx, rules, args) -> EarnRules:
         raise RuleError
     if args[0].lower() == "off":
         return dataclasses.replace(rules, flag_factor=0.0)
-    low, high = FLAG_FACTOR_RANGE
-    factor = float(args[0].lower().removesuffix("x").removesuffix("×"))
-    if not low <= factor <= high:
-        raise RuleError
+    typed = args[0].lower().removesuffix("x").removesuffix("×")
+    factor = numbers.parse_decimal(typed, *FLAG_FACTOR_RANGE, N_("Factor"))
     return dataclasses.replace(rules, flag_factor=factor)
 
 
@@ -202,9 +203,10 @@ def describe(ctx: Context, rules: EarnRules) -> str:
     """Every rule in one message, as the owner would read it."""
     t = ctx.t
     lines = [
-        ctx._(
-            "Earn: %(points)s point(s) per %(amount)s, rounded down.",
-            points=t.number(rules.rate_points),
+        t.n_(
+            "Earn: %(count)s point per %(amount)s, rounded down.",
+            "Earn: %(count)s points per %(amount)s, rounded down.",
+            rules.rate_points,
             amount=t.money(rules.rate_amount),
         ),
         ctx._(
@@ -212,10 +214,16 @@ def describe(ctx: Context, rules: EarnRules) -> str:
             amount=t.money(rules.min_spend),
             cap=t.money(rules.max_amount),
         ),
-        ctx._("Points expire after %(months)s months.", months=t.number(rules.expiry_months))
+        t.n_(
+            "Points expire after %(count)s month.",
+            "Points expire after %(count)s months.",
+            rules.expiry_months,
+        )
         if rules.expiry_months
         else ctx._("Points never expire."),
-        ctx._("Signup bonus: %(points)s points.", points=t.number(rules.signup_bonus)),
+        t.n_(
+            "Signup bonus: %(count)s point.", "Signup bonus: %(count)s points.", rules.signup_bonus
+        ),
         ctx._("Tiers (12-month spend):"),
     ]
     lines += [

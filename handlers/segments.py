@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from babel.numbers import format_percent
+
+from bot import numbers
 from bot.context import Context
 from bot.i18n import N_
 from bot.messages import text
@@ -61,16 +64,16 @@ def _count(ctx: Context, filters: str, title: str | None = None) -> list:
     try:
         query = compile_filters(filters, clock(ctx))
     except SegmentError as bad:
-        ctx.audit["result"] = "bad-filter"
-        return [text(ctx._("I don't understand “%(word)s”.", word=bad.word) + "\n" + usage(ctx))]
+        return [text(not_understood(ctx, bad))]
     matching = ctx.store.count_members(query)
     everyone = ctx.store.count_members(dict(BASE))
-    share = f"{matching / everyone:.0%}" if everyone else "0%"
+    share = format_percent(matching / everyone if everyone else 0, locale=ctx.t.babel_locale)
     lines = [
         (f"{title}: " if title else "")
-        + ctx._(
+        + ctx.t.n_(
+            "%(count)s member (%(share)s of %(total)s) matches %(filters)s.",
             "%(count)s members (%(share)s of %(total)s) match %(filters)s.",
-            count=ctx.t.number(matching),
+            matching,
             share=share,
             total=ctx.t.number(everyone),
             filters=filters,
@@ -93,8 +96,7 @@ def _save(ctx: Context) -> list:
     try:
         compile_filters(filters, clock(ctx))
     except SegmentError as bad:
-        ctx.audit["result"] = "bad-filter"
-        return [text(ctx._("I don't understand “%(word)s”.", word=bad.word) + "\n" + usage(ctx))]
+        return [text(not_understood(ctx, bad))]
     ctx.store.save_segment(name, filters, ctx.user_id)
     return [text(ctx._("Segment %(name)s saved.", name=name)), *_count(ctx, filters, title=name)]
 
@@ -104,6 +106,14 @@ def _list(ctx: Context) -> str:
     if not saved:
         return ctx._("No saved segments yet. Save one with /segment save <name> <filters>.")
     return "\n".join([ctx._("Saved segments:")] + [f"• {s['_id']}: {s['filters']}" for s in saved])
+
+
+def not_understood(ctx: Context, bad: SegmentError) -> str:
+    """Name the number out of range, or the word not understood and every key."""
+    ctx.audit["result"] = "bad-filter"
+    if bad.problem is not None:
+        return numbers.refusal(ctx.t, bad.problem)
+    return ctx._("I don't understand “%(word)s”.", word=bad.word) + "\n" + usage(ctx)
 
 
 def usage(ctx: Context) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import points
 from bot.context import Context
@@ -116,7 +116,7 @@ def list_staff(ctx: Context) -> list:
     lines = [ctx._("Staff:")]
     for number, person in enumerate(people, start=1):
         where = person.get("branch") or ctx._("all branches")
-        since = ctx.t.date(person["added_at"].astimezone(ctx.config.tz))
+        since = local_date(ctx, person["added_at"])
         lines.append(f"{number}. {person['name']} — {where} ({since})")
     lines.append(ctx._("Remove with /staff remove <number>."))
     return [text("\n".join(lines))]
@@ -177,9 +177,7 @@ def member_lookup(ctx: Context) -> list:
         ),
         ctx._("Points: %(points)s", points=ctx.t.number(member.get("points", 0))),
         ctx._("Tier: %(tier)s", tier=tier_label(ctx.t, rules.tier_named(member.get("tier")))),
-        ctx._(
-            "Member since %(date)s", date=ctx.t.date(member["joined_at"].astimezone(ctx.config.tz))
-        ),
+        ctx._("Member since %(date)s", date=local_date(ctx, member["joined_at"])),
     ]
     stats = member.get("stats") or {}
     if stats.get("visits"):
@@ -188,9 +186,14 @@ def member_lookup(ctx: Context) -> list:
                 "%(count)s visit, last on %(date)s",
                 "%(count)s visits, last on %(date)s",
                 stats["visits"],
-                date=ctx.t.date(stats["last_visit"].astimezone(ctx.config.tz)),
+                date=local_date(ctx, stats["last_visit"]),
             )
         )
     if not member.get("reachable", True):
         lines.append(ctx._("Has blocked our LINE account."))
     return [text("\n".join(lines))]
+
+
+def local_date(ctx: Context, moment: datetime) -> str:
+    """A stored UTC time as the date it was at the shop."""
+    return ctx.t.date(moment.astimezone(ctx.config.tz))

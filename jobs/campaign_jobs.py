@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
 from datetime import timedelta
 
-from bot import audience, campaigns, sending
-from bot.line_api import LineApiError
+from bot import audience, campaign_text, campaigns, sending
+from bot.analytics.messages import report_button
+from bot.line_api import LineApiError, retry_key_for
 from bot.messages import text
 from bot.sending import Sender
 from bot.store import utcnow
@@ -23,13 +25,16 @@ def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
     store = sender.store
     worked = []
     _close_cancelled(store)
+    tell_owners(sender)
     quiet = tuple(store.get_setting("quiet_hours", list(campaigns.DEFAULT_QUIET)))
+    if campaigns.quiet_now(utcnow(), sender.config.tz, quiet) is not None:
+        # Nothing is claimed in quiet hours: a due campaign stays `scheduled`, so the
+        # owner can still pause, resume or cancel it, and a change to the quiet hours
+        # counts from the next minute.
+        return worked
     for due in store.due_campaigns(utcnow()):
-        waiting = due.get("resume_at") and due["resume_at"] > utcnow()
-        if due["status"] == "running" and waiting:
-            continue
         try:
-            run_id = _work_on(sender, due, quiet, should_stop)
+            run_id = _work_on(sender, due, should_stop)
             if run_id:
                 worked.append(run_id)
         except Exception:  # one broken campaign must not hold up the others
@@ -37,17 +42,13 @@ def run_due(sender: Sender, should_stop=lambda: False) -> list[str]:
     return worked
 
 
-def _work_on(sender: Sender, due: dict, quiet: tuple, should_stop) -> str | None:
+def _work_on(sender: Sender, due: dict, should_stop) -> str | None:
     """Snapshot and send one due campaign as far as it goes now; the run id if it sent."""
     store, config = sender.store, sender.config
     run_id = _claim(store, due)
     if run_id is None:
         return None
     campaign = store.campaign(due["_id"])
-    resume = campaigns.quiet_now(utcnow(), config.tz, quiet)
-    if resume is not None:
-        store.update_campaign(campaign["_id"], {"resume_at": resume})
-        return None
     if not campaign.get("snapshot_done"):
         audience.snapshot(store, campaign, run_id, utcnow(), config.tz)
         if not _quota_allows(sender, campaign, run_id):
@@ -61,6 +62,7 @@ def _work_on(sender: Sender, due: dict, quiet: tuple, should_stop) -> str | None
         _close_cancelled(store)
     elif not store.pending_batches(run_id):
         _finish(store, campaign, run_id, config.tz)
+        tell_owners(sender)
     return run_id
 
 
@@ -110,26 +112,62 @@ def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
     if pending <= left:
         return True
     sender.store.update_campaign(campaign["_id"], {"status": "quota"}, status_was="running")
-    owner = sender.store.member_by_line_id(campaign.get("created_by", ""))
-    t = translator_for(owner or {}, sender.config)
-    try:
-        sender.line.push(
-            campaign["created_by"],
-            [
-                text(
-                    t._(
-                        "Campaign %(id)s was not sent: it needs %(needed)s messages but only "
-                        "%(left)s are left this month.",
-                        id=campaign["_id"],
-                        needed=t.number(pending),
-                        left=t.number(left),
-                    )
-                )
-            ],
+
+    def notice(t):
+        return t._(
+            "Campaign %(id)s was not sent: it needs %(needed)s, but this month's quota has "
+            "%(left)s left.",
+            id=campaign["_id"],
+            needed=t.n_("%(count)s message", "%(count)s messages", pending),
+            left=t.n_("%(count)s message", "%(count)s messages", left),
         )
-    except LineApiError:
-        log.warning("could not tell the owner about the quota")
+
+    _push_to_owners(sender, notice, f"quota:{run_id}")
     return False
+
+
+def results_link(config, campaign: dict, run_id: str) -> str | None:
+    """The address of a run's results page, for the owners' notice.
+
+    Hook: none exists yet; the results page (another issue) returns its URL here and
+    the notice shows it on a line of its own."""
+    return None
+
+
+def tell_owners(sender: Sender) -> None:
+    """Tell every owner, once per run, that a campaign run has finished (and what it did).
+
+    `_finish` marks the campaign with the run to announce in the same write that closes
+    the run; the mark goes once LINE has taken the notice for every owner. Each push
+    is keyed by run and owner, so a retry after a crash is answered 409, not sent twice."""
+    store = sender.store
+    for campaign in store.campaigns_to_announce():
+        run_id = campaign["notice_run"]
+        notice = functools.partial(
+            campaign_text.finished,
+            campaign=campaign,
+            by_status=store.run_counts(run_id),
+            results_url=results_link(sender.config, campaign, run_id),
+        )
+        button = functools.partial(report_button, campaign_id=campaign["_id"])
+        if _push_to_owners(sender, notice, f"finished:{run_id}", button):
+            store.announced(campaign["_id"], run_id)
+
+
+def _push_to_owners(sender: Sender, notice, key: str, button=None) -> bool:
+    """Push `notice(translator)` to every owner in their language; False if LINE should be
+    asked again later (a refusal for good, e.g. an owner who blocked us, is not retried)."""
+    done = True
+    for owner_id in sorted(sender.config.ADMIN_LINE_USER_IDS):
+        owner = sender.store.member_by_line_id(owner_id)
+        t = translator_for(owner or {}, sender.config)
+        try:
+            message = text(notice(t), items=[button(t)] if button else None)
+            sender.line.push(owner_id, [message], retry_key=retry_key_for(key, owner_id))
+        except LineApiError as error:
+            log.warning("could not tell an owner about a campaign: %s", error.status)
+            done = done and error.permanent
+    return done
 
 
 def _finish(store, campaign: dict, run_id: str, tz) -> None:
@@ -144,7 +182,7 @@ def _finish(store, campaign: dict, run_id: str, tz) -> None:
             "status": "scheduled" if following else "done",
             "next_run_at": following,
             "run_id": None,
-            "resume_at": None,
+            "notice_run": run_id,  # the owners are told by `tell_owners`
         },
         status_was=["running", "paused"],
     )

@@ -143,6 +143,7 @@ def _journey_campaign(name: str, config: dict) -> dict:
         },
         # The defaults are in our catalogues; a merchant's own wording is sent as written.
         "translate": config["title"] == DEFAULTS[name]["title"],
+        "count": config.get("count"),  # the number that picks the wording's plural form
         "coupon": config["coupon"],
         "holdout": 0.0,
         "journey": name,

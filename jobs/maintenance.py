@@ -1,15 +1,15 @@
 """Housekeeping jobs."""
 
 import logging
-from datetime import timedelta
 
 from bot.conversation import CONVERSATION_TTL
 from bot.store import Store, utcnow
+from bot.store.events import RETENTION
 
 log = logging.getLogger(__name__)
 
-# LINE redelivers for at most a few hours; a week of ids is ample for dedup.
-KEEP_WEBHOOK_EVENTS = timedelta(days=7)
+# Events older than a day are refused by dispatch, so a week of ids is ample for dedup.
+KEEP_WEBHOOK_EVENTS = RETENTION
 
 
 def prune_webhook_events(store: Store) -> int:

@@ -47,11 +47,12 @@ def expire_redemptions(store: Store, line: LineApi | None, config: Config) -> in
         if line is None or not member or not member.get("reachable", True):
             continue
         t = translator_for(member, config)
-        notice = t._(
-            "Your reward code %(code)s expired unused, so %(points)s points are back in your "
+        notice = t.n_(
+            "Your reward code %(code)s expired unused, so %(count)s point is back in your account.",
+            "Your reward code %(code)s expired unused, so %(count)s points are back in your "
             "account.",
+            redemption["points"],
             code=redemption["_id"],
-            points=t.number(redemption["points"]),
         )
         try:
             line.push(

@@ -19,9 +19,17 @@ def main() -> None:
     parser.add_argument(
         "--access-token", default=os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", "local-access-token")
     )
+    parser.add_argument(
+        "--language", default="th", help="LINE app language of new console users (th, en, zh-TW)"
+    )
     args = parser.parse_args()
 
-    sim = Simulator(args.channel_secret, args.access_token, webhook_target=args.webhook_url)
+    sim = Simulator(
+        args.channel_secret,
+        args.access_token,
+        webhook_target=args.webhook_url,
+        language=args.language,
+    )
     sim.start(args.host, args.port)
     print(f"LINE simulator on {sim.base_url} (webhooks to {args.webhook_url})", flush=True)
     stop = threading.Event()

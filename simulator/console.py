@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from simulator import events as ev
+from simulator.sim import user_id_for
 
 bp = Blueprint("console", __name__, template_folder="templates")
 
@@ -16,7 +17,7 @@ def _sim():
 @bp.get("/")
 def page():
     """The chat console: type as a LINE user, see what the bot answers."""
-    return render_template("console.html")
+    return render_template("console.html", language=_sim().language)
 
 
 @bp.get("/_sim/users")
@@ -39,7 +40,11 @@ def users():
 def act(name: str, action: str):
     """follow, block, say {text} or tap {data}: returns the bot's replies."""
     payload = request.get_json(silent=True) or {}
-    user = _sim().user(name, payload.get("displayName"), payload.get("language", "th"))
+    language = payload.get("language")
+    user = _sim().user(name, payload.get("displayName"), language or _sim().language)
+    if language:
+        # The console's language menu is the phone's LINE language: it may change any time.
+        user.state.language = language
     if action == "follow":
         replies = user.follow()
     elif action == "block":
@@ -55,10 +60,45 @@ def act(name: str, action: str):
     return jsonify({"userId": user.id, "webhookStatus": user.last_status, "replies": replies})
 
 
+@bp.post("/_sim/groups/<name>/<action>", defaults={"kind": "group"})
+@bp.post("/_sim/rooms/<name>/<action>", defaults={"kind": "room"})
+def chat_act(kind: str, name: str, action: str):
+    """In a group or room: say {user, text}, tap {user, data}, sticker {user}, join, leave.
+
+    `user` names the sender; leave it out for an event LINE sends without a userId.
+    """
+    payload = request.get_json(silent=True) or {}
+    sim = _sim()
+    chat = sim.group(name) if kind == "group" else sim.room(name)
+    member = sim.user(str(payload["user"])) if payload.get("user") else None
+    if action == "say" and str(payload.get("text", "")).strip():
+        replies = chat.says(member, str(payload["text"])[:5000])
+    elif action == "tap" and payload.get("data"):
+        replies = chat.taps(member, str(payload["data"]), payload.get("params"))
+    elif action == "sticker":
+        replies = chat.sends_sticker(member)
+    elif action == "join":
+        replies = chat.bot_joins()
+    elif action == "leave":
+        replies = chat.bot_leaves()
+    else:
+        return jsonify({"error": "unknown action or missing text/data"}), 400
+    return jsonify({"chatId": chat.id, "webhookStatus": chat.last_status, "replies": replies})
+
+
+@bp.get("/_sim/groups/<name>/messages", defaults={"kind": "group"})
+@bp.get("/_sim/rooms/<name>/messages", defaults={"kind": "room"})
+def chat_messages(kind: str, name: str):
+    """Everything the bot said in a group or room (every member saw it), oldest first."""
+    chat = _sim().group(name) if kind == "group" else _sim().room(name)
+    return jsonify(_sim().platform.chat_inbox(chat.id))
+
+
 @bp.get("/_sim/users/<name>/messages")
 def messages(name: str):
     """Everything the bot sent this user (reply, push, multicast), oldest first."""
-    user_id = name if ev.is_user_id(name) else _sim().user(name).id
+    # Looking does not create the user (that would fix their language too early).
+    user_id = name if ev.is_user_id(name) else user_id_for(name)
     return jsonify(_sim().platform.inbox(user_id))
 
 

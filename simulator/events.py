@@ -16,10 +16,20 @@ import secrets
 import time
 
 BOT_USER_ID = "U" + "b0" * 16  # the `destination` of every webhook body
+BOT_BASIC_ID = "@123abcde"  # the account's basic ID, as GET /v2/bot/info reports it
 
 
 def is_user_id(value: str) -> bool:
-    return len(value) == 33 and value[0] == "U" and all(c in "0123456789abcdef" for c in value[1:])
+    return _is_id(value, "U")
+
+
+def is_chat_id(value: str) -> bool:
+    """A group (C…) or multi-person chat (R…) id."""
+    return _is_id(value, "C") or _is_id(value, "R")
+
+
+def _is_id(value: str, kind: str) -> bool:
+    return len(value) == 33 and value[0] == kind and all(c in "0123456789abcdef" for c in value[1:])
 
 
 def new_id(length: int = 26) -> str:
@@ -46,12 +56,40 @@ def body_of(events: list[dict], destination: str = BOT_USER_ID) -> bytes:
     return json.dumps({"destination": destination, "events": events}, ensure_ascii=False).encode()
 
 
-def base_event(event_type: str, user_id: str, *, reply: bool, mode: str = "active") -> dict:
+def user_source(user_id: str) -> dict:
+    return {"type": "user", "userId": user_id}
+
+
+def group_source(group_id: str, user_id: str | None = None) -> dict:
+    """A group chat; LINE names the sender only in message events (and not always)."""
+    return {"type": "group", "groupId": group_id, **({"userId": user_id} if user_id else {})}
+
+
+def room_source(room_id: str, user_id: str | None = None) -> dict:
+    """A multi-person chat (a room); same rule for the sender as groups."""
+    return {"type": "room", "roomId": room_id, **({"userId": user_id} if user_id else {})}
+
+
+def chat_of(event: dict) -> str | None:
+    """Where a reply to `event` goes: the group or room, else the user."""
+    source = event.get("source") or {}
+    return source.get("groupId") or source.get("roomId") or source.get("userId")
+
+
+def base_event(
+    event_type: str,
+    user_id: str | None,
+    *,
+    reply: bool,
+    mode: str = "active",
+    source: dict | None = None,
+) -> dict:
+    """The common properties; `source` (group_source, room_id…) overrides the 1:1 user."""
     event = {
         "type": event_type,
         "mode": mode,
         "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": user_id},
+        "source": source or user_source(user_id),
         "webhookEventId": new_id(),
         "deliveryContext": {"isRedelivery": False},
     }
@@ -60,13 +98,15 @@ def base_event(event_type: str, user_id: str, *, reply: bool, mode: str = "activ
     return event
 
 
-def text_message(user_id: str, text: str, **kw) -> dict:
+def text_message(user_id: str | None, text: str, **kw) -> dict:
     event = base_event("message", user_id, reply=True, **kw)
     event["message"] = {"type": "text", "id": message_id(), "quoteToken": new_token(), "text": text}
     return event
 
 
-def sticker_message(user_id: str, package_id: str = "446", sticker_id: str = "1988", **kw) -> dict:
+def sticker_message(
+    user_id: str | None, package_id: str = "446", sticker_id: str = "1988", **kw
+) -> dict:
     event = base_event("message", user_id, reply=True, **kw)
     event["message"] = {
         "type": "sticker",
@@ -89,7 +129,7 @@ def unfollow(user_id: str, **kw) -> dict:
     return base_event("unfollow", user_id, reply=False, **kw)
 
 
-def postback(user_id: str, data: str, params: dict | None = None, **kw) -> dict:
+def postback(user_id: str | None, data: str, params: dict | None = None, **kw) -> dict:
     event = base_event("postback", user_id, reply=True, **kw)
     event["postback"] = {"data": data, **({"params": params} if params else {})}
     return event
@@ -121,7 +161,7 @@ _OTHER_BODIES = {
 OTHER_EVENT_TYPES = tuple(_OTHER_BODIES)
 
 
-def other_event(event_type: str, user_id: str, **kw) -> dict:
+def other_event(event_type: str, user_id: str | None, **kw) -> dict:
     """Any of the remaining webhook event types, in its full shape."""
     reply, body = _OTHER_BODIES[event_type]
     event = base_event(event_type, user_id, reply=reply, **kw)

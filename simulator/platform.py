@@ -17,7 +17,7 @@ from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMess
 from pydantic import ValidationError
 
 from simulator import limits
-from simulator.events import message_id, new_token
+from simulator.events import BOT_BASIC_ID, BOT_USER_ID, is_chat_id, message_id, new_token
 
 REPLY_TOKEN_TTL = 60.0  # seconds; LINE's tokens last about a minute
 RETRY_KEY_TTL = 24 * 3600.0
@@ -26,7 +26,7 @@ DEFAULT_RATE_LIMITS = {"push": 2000, "multicast": 200}
 AUTH_FAILED = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
 )
-ENDPOINTS = ("reply", "push", "multicast", "profile", "quota", "quota_consumption")
+ENDPOINTS = ("reply", "push", "multicast", "profile", "quota", "quota_consumption", "bot_info")
 
 
 @dataclass
@@ -72,6 +72,9 @@ class Platform:
         """Forget every user, token, key, fault and recorded request."""
         with self._lock:
             self.users: dict[str, UserState] = {}
+            # Group (C…) and multi-person chat (R…) ids -> what the bot said there,
+            # which every member of that chat sees.
+            self.chats: dict[str, list[dict]] = defaultdict(list)
             self.reply_tokens: dict[str, dict] = {}
             self.retry_keys: dict[str, dict] = {}
             self.requests: list[dict] = []
@@ -90,11 +93,12 @@ class Platform:
                 self.users[user_id] = UserState(user_id, display_name, language)
             return self.users[user_id]
 
-    def issue_reply_token(self, token: str, user_id: str) -> None:
+    def issue_reply_token(self, token: str, chat_id: str) -> None:
+        """A token for replying to a user, or to a group or room (everyone there sees it)."""
         # A redelivered event carries its original token: never revive it.
         with self._lock:
             self.reply_tokens.setdefault(
-                token, {"user_id": user_id, "issued_at": self.clock(), "used": False}
+                token, {"to": chat_id, "issued_at": self.clock(), "used": False}
             )
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
@@ -116,6 +120,11 @@ class Platform:
         with self._lock:
             user = self.users.get(user_id)
             return list(user.inbox) if user else []
+
+    def chat_inbox(self, chat_id: str) -> list[dict]:
+        """What the bot said in a group or multi-person chat, oldest first."""
+        with self._lock:
+            return list(self.chats.get(chat_id, []))
 
     # -- the API -------------------------------------------------------------
 
@@ -197,7 +206,7 @@ class Platform:
             ):
                 return Reply(400, {"message": "Invalid reply token"})
             token["used"] = True
-            sent = self._deliver([token["user_id"]], body["messages"], "reply")
+            sent = self._deliver([token["to"]], body["messages"], "reply")
         return Reply(200, {"sentMessages": sent})
 
     def _push(self, path, headers, body) -> Reply:
@@ -239,6 +248,17 @@ class Platform:
             profile["statusMessage"] = user.status_message
         return Reply(200, profile)
 
+    def _bot_info(self, path, headers, body) -> Reply:
+        """GET /v2/bot/info: the account's ids (BotInfoResponse)."""
+        info = {
+            "userId": BOT_USER_ID,
+            "basicId": BOT_BASIC_ID,
+            "displayName": "Samachik Simulator",
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+        return Reply(200, info)
+
     def _quota(self, path, headers, body) -> Reply:
         return Reply(200, {"type": "limited", "value": self.quota_limit})
 
@@ -270,6 +290,9 @@ class Platform:
         now = self.clock()
         sent = [{"id": message_id(), "quoteToken": new_token()} for _ in messages]
         for user_id in user_ids:
+            if via == "reply" and is_chat_id(user_id):
+                self.chats[user_id] += [{"via": via, "message": m, "at": now} for m in messages]
+                continue
             user = self.users.get(user_id)
             if via != "reply" and (user is None or not user.friend):
                 continue

@@ -14,6 +14,7 @@ API_ROUTES = {
     ("GET", "/v2/bot/profile/<user_id>"): "profile",
     ("GET", "/v2/bot/message/quota"): "quota",
     ("GET", "/v2/bot/message/quota/consumption"): "quota_consumption",
+    ("GET", "/v2/bot/info"): "bot_info",
 }
 
 

@@ -23,11 +23,20 @@ from simulator.platform import Platform, UserState
 class Simulator:
     """A local LINE platform: Messaging API server plus signed webhook sender."""
 
-    def __init__(self, channel_secret: str, access_token: str, webhook_target=None, validate=True):
+    def __init__(
+        self,
+        channel_secret: str,
+        access_token: str,
+        webhook_target=None,
+        validate=True,
+        language: str = "th",
+    ):
         self.platform = Platform(
             channel_secret, access_token, validator=default_validator() if validate else None
         )
         self.webhook_target = webhook_target
+        # The LINE app language of users the console or HTTP API creates.
+        self.language = language
         self._server = None
         self._thread = None
         self._session = requests.Session()
@@ -71,12 +80,20 @@ class Simulator:
         state = self.platform.add_user(user_id, display_name or name, language)
         return SimUser(self, state)
 
+    def group(self, name: str) -> SimChat:
+        """A LINE group chat the account is in; a name becomes a stable group id."""
+        return SimChat(self, "group", chat_id_for("C", name))
+
+    def room(self, name: str) -> SimChat:
+        """A multi-person chat (room) the account is in."""
+        return SimChat(self, "room", chat_id_for("R", name))
+
     def deliver(self, events: list[dict], signature: str | None = None) -> int:
         """Sign and POST events to the bot like LINE does; returns the HTTP status."""
         for event in events:
-            user_id = (event.get("source") or {}).get("userId")
-            if event.get("replyToken") and user_id:
-                self.platform.issue_reply_token(event["replyToken"], user_id)
+            chat_id = ev.chat_of(event)
+            if event.get("replyToken") and chat_id:
+                self.platform.issue_reply_token(event["replyToken"], chat_id)
         body = ev.body_of(events)
         return self.post_raw(
             body, ev.sign(self.platform.channel_secret, body) if signature is None else signature
@@ -156,6 +173,62 @@ class SimUser:
         return self.send(ev.postback(self.id, data, params))
 
 
+class SimChat:
+    """A group or multi-person chat: what its members say, what the bot says to all of them.
+
+    A member may be None: LINE leaves `userId` out for some senders (and for
+    every event that is not a message), so the bot cannot tell who it was.
+    """
+
+    def __init__(self, sim: Simulator, kind: str, chat_id: str):
+        self.sim = sim
+        self.kind = kind
+        self.id = chat_id
+        self.last_status: int | None = None
+
+    @property
+    def inbox(self) -> list[dict]:
+        """Every message the bot has sent to this chat (seen by all its members)."""
+        return [entry["message"] for entry in self.sim.platform.chat_inbox(self.id)]
+
+    def source(self, member: SimUser | None = None) -> dict:
+        make = ev.group_source if self.kind == "group" else ev.room_source
+        return make(self.id, member.id if member else None)
+
+    def send(self, event: dict) -> list[dict]:
+        """Deliver one event from this chat; returns what the bot said here meanwhile."""
+        before = len(self.sim.platform.chat_inbox(self.id))
+        self.last_status = self.sim.deliver([event])
+        return [entry["message"] for entry in self.sim.platform.chat_inbox(self.id)[before:]]
+
+    def says(self, member: SimUser | None, text: str) -> list[dict]:
+        return self.send(ev.text_message(None, text, source=self.source(member)))
+
+    def taps(self, member: SimUser | None, data: str, params: dict | None = None) -> list[dict]:
+        """A postback from a button shown in this chat."""
+        return self.send(ev.postback(None, data, params, source=self.source(member)))
+
+    def sends_sticker(self, member: SimUser | None) -> list[dict]:
+        return self.send(ev.sticker_message(None, source=self.source(member)))
+
+    def bot_joins(self) -> list[dict]:
+        """The account is added to the chat: a `join` event, with no userId."""
+        return self.send(ev.other_event("join", None, source=self.source()))
+
+    def member_joins(self, member: SimUser) -> list[dict]:
+        event = ev.other_event("memberJoined", None, source=self.source())
+        event["joined"] = {"members": [ev.user_source(member.id)]}
+        return self.send(event)
+
+    def member_leaves(self, member: SimUser) -> list[dict]:
+        event = ev.other_event("memberLeft", None, source=self.source())
+        event["left"] = {"members": [ev.user_source(member.id)]}
+        return self.send(event)
+
+    def bot_leaves(self) -> list[dict]:
+        return self.send(ev.other_event("leave", None, source=self.source()))
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log per request: benchmarks send thousands."""
 
@@ -165,6 +238,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 def user_id_for(name: str) -> str:
     return "U" + hashlib.md5(name.encode()).hexdigest()
+
+
+def chat_id_for(kind: str, name: str) -> str:
+    """A stable group (C…) or room (R…) id for a name."""
+    return kind + hashlib.md5(name.encode()).hexdigest()
 
 
 def texts(messages: list[dict]) -> list[str]:

@@ -2,7 +2,9 @@
 a fresh database and a fresh app for every test, and named LINE users.
 
 `MONGODB_URI` in the environment points the suite at a real MongoDB instead of
-the dev server (each test still gets its own database).
+the dev server (each test still gets its own database). `MONGODB_URI=mongomock://`
+runs it on the in-process fallback, which takes MongoDB's lock-free write path;
+tests marked `devdb_only` are skipped there, with their reason.
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ DEVDB_BIN = Path(os.environ.get("DEVDB_BIN") or ROOT / ".bin" / "devdb")
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 OWNER = "owner"  # a simulator user whose id is in ADMIN_LINE_USER_IDS
+
+
+def in_process_database() -> bool:
+    return os.environ.get("MONGODB_URI", "").startswith("mongomock://")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every `devdb_only` mark says why; on mongomock:// those tests are skipped."""
+    for item in items:
+        mark = item.get_closest_marker("devdb_only")
+        if mark is None:
+            continue
+        reason = mark.kwargs.get("reason")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: devdb_only needs reason=…")
+        if in_process_database():
+            item.add_marker(pytest.mark.skip(reason=f"not on mongomock://: {reason}"))
 
 
 def free_port() -> int:

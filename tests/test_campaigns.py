@@ -5,17 +5,18 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from bot import audience, campaigns, points, privacy, sending
+from bot import audience, campaign_message, campaigns, points, privacy, sending
 from bot.sending import Sender
 from bot.store import utcnow
 from jobs import campaign_jobs, journey_jobs
 from simulator import texts, user_id_for
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sign_up
 
 WEDNESDAY_10AM = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok
 
@@ -250,7 +251,18 @@ def test_journeys_can_be_switched_off(owner, crowd, sender):
         "• after_purchase: on (45 days after the latest visit)"
         in texts(owner.says("/journey set after_purchase days 45"))[0].splitlines()
     )
-    assert texts(owner.says("/journey set after_purchase days 400"))[0].startswith("Usage:")
+    assert texts(owner.says("/journey set after_purchase days 400")) == [
+        "after_purchase days is a whole number from 1 to 365."
+    ]
+    assert texts(owner.says(f"/journey set winback every {'9' * 25}")) == [
+        "winback every is a whole number from 7 to 365."
+    ]
+    assert texts(owner.says("/journey set winback every ²")) == [  # a digit, not a number
+        "winback every is a whole number from 7 to 365."
+    ]
+    assert texts(owner.says("/journey set birthday when week")) == [
+        "birthday when is one of: day, month."
+    ]
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
         assert "birthday" not in journey_jobs.run_journeys(sender)
@@ -314,6 +326,7 @@ def test_the_step_by_step_form_ends_in_the_same_preview(owner, crowd, store):
     assert campaign["status"] == "draft"
 
 
+@pytest.mark.devdb_only(reason="the killed worker runs in its own process")
 def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
     owner, crowd, sender, store, sim, config
 ):
@@ -442,7 +455,7 @@ def test_the_owner_sets_quiet_hours_and_the_cap(owner, crowd, sender, store):
     assert texts(owner.says("/campaign cap 0 7")) == [
         "The cap is 1 to 50 messages over 1 to 90 days."
     ]
-    assert texts(owner.says("/campaign quiet 25:00 08:00"))[0].startswith("Usage: /campaign new")
+    assert texts(owner.says("/campaign quiet 25:00 08:00"))[0].startswith("Quiet hours are two")
 
     with time_machine.travel(WEDNESDAY_10AM + timedelta(hours=11, minutes=30), tick=False):
         create(owner, "Late | audience: optin | text: One | holdout: 0")  # 21:30: not quiet now
@@ -465,3 +478,316 @@ def test_a_journey_batch_line_refused_goes_out_within_minutes(crowd, sender, sto
 
     assert len(campaign_messages(crowd[0])) == 1
     assert store.campaign_counts("journey:birthday") == {"sent": 1}
+
+
+# -- hardening (issue 11 D) ----------------------------------------------------------------
+
+BANGKOK_23_47 = datetime(2026, 11, 25, 16, 47, tzinfo=UTC)
+NNBSP = "\u202f"  # CLDR puts a narrow no-break space before AM/PM
+AT_10AM = f"at Nov 25, 2026, 10:00{NNBSP}AM"
+
+
+def body_texts(message: dict) -> list[str]:
+    """Every text component of a Flex bubble's body, in order."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "text":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message["contents"]["body"])
+    return found
+
+
+def test_only_documented_placeholders_are_accepted_and_nothing_is_left_behind(owner, store):
+    odd_ones = ["{0}", "{first_name:>40000}", "{first_name.__class__.__mro__}", "{x}"]
+    for odd in [*odd_ones, "{coupon_code}"]:
+        reply = texts(owner.says(f"/campaign new Odd | audience: optin | text: Hi {odd}"))
+
+        assert len(reply) == 1 and reply[0].startswith(f"I don't understand “{odd}”.\n"), odd
+        if odd == "{coupon_code}":
+            assert "need a coupon" in reply[0]
+        else:
+            assert reply[0].endswith(
+                "Placeholders you can use: {first_name} {points} {tier} {coupon_code} {expires}."
+            )
+    assert store.list_campaigns() == []  # no orphan draft
+
+
+def test_braces_that_are_not_placeholders_reach_members_as_typed(owner, crowd, sender):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        create(owner, "Deal | audience: optin | text: {today only {first_name}: {{tea | holdout: 0")
+        campaign_jobs.run_due(sender)
+
+    assert body_texts(campaign_messages(crowd[2])[0]) == ["{today only Guest2: {{tea"]
+
+
+def test_a_stored_wording_with_python_format_fields_is_shown_literally(services):
+    """Whatever reaches the renderer (an old draft, a journey wording), nothing is
+    evaluated: no crash, no Python internals in a customer's chat."""
+    campaign = {
+        "_id": "KTEST1",
+        "run_id": "KTEST1-x",
+        "template": "news",
+        "content": {"title": "{0}", "text": "{first_name.__class__} {first_name:>40000}"},
+    }
+    member = {"profile": {"first_name": "Nok"}, "points": 3, "locale": "en"}
+
+    message = campaign_message.render(services.config, campaign, member, None)
+
+    assert message["altText"] == "{0}"
+    assert body_texts(message) == ["{first_name.__class__} {first_name:>40000}"]
+
+
+OUT_OF_RANGE = [
+    ("coupon: percent 5000 -3", "A coupon is “percent <1-100> [days]”"),
+    ("coupon: percent 20 -3", "days valid 1 to 365"),
+    (f"coupon: amount {'9' * 25}", "amount <baht 1-100000>"),
+    ("coupon: free", "“free <item>”"),
+    ("window: -5", "The attribution window is a whole number of days from 1 to 90."),
+    (f"window: {'9' * 25}", "from 1 to 90"),
+    ("holdout: 60", "The holdout is 0 to 50"),
+    ("holdout: nan", "The holdout is 0 to 50"),
+    (f"holdout: {'9' * 25}", "The holdout is 0 to 50"),
+    ("at: 2026-11-24 10:00", "from now to a year ahead"),
+    ("at: 2028-01-01 10:00", "from now to a year ahead"),
+    (f"at: {'9' * 25}", "from now to a year ahead"),
+    ("weekly: mon 25:00", "like “mon,thu 10:00”"),
+    ("weekly: funday 10:00", "like “mon,thu 10:00”"),
+]
+
+
+def test_campaign_numbers_are_range_checked(owner, store):
+    for part, allowed in OUT_OF_RANGE:
+        with time_machine.travel(WEDNESDAY_10AM, tick=False):
+            reply = texts(
+                owner.says(f"/campaign new Checked | audience: optin | text: Hi | {part}")
+            )
+
+        value = part.split(": ", 1)[1]
+        assert reply[0].startswith(f"I don't understand “{value}”.\n"), part
+        assert allowed in reply[0], part
+    assert store.list_campaigns() == []
+
+
+def test_the_step_by_step_form_says_what_is_allowed(owner):
+    owner.says("/campaign new")
+    for answer in ("Steps", "all", "news", "Title"):
+        owner.says(answer)
+    assert texts(owner.says("Hi {0}"))[0].startswith("I don't understand “{0}”.\nPlaceholders")
+    owner.says("Hi {first_name}")
+    owner.says("skip")  # image
+    owner.says("skip")  # link
+    assert "A coupon is" in texts(owner.says("percent 5000 -3"))[0]
+    owner.says("skip")
+    assert "The holdout is 0 to 50" in texts(owner.says("70"))[0]
+
+
+def test_the_cap_and_quiet_hours_refuse_numbers_out_of_range(owner, store):
+    for args in ["0 7", "51 7", "2 0", "2 91", f"{'9' * 25} 7", "2 ²", "-1 7", "2", "2 7 9"]:
+        assert texts(owner.says(f"/campaign cap {args}")) == [
+            "The cap is 1 to 50 messages over 1 to 90 days."
+        ], args
+    for args in ["24:00 08:00", f"{'9' * 25}:00 08:00", "21:60 08:00", "21:00", "9pm 8am"]:
+        assert texts(owner.says(f"/campaign quiet {args}"))[0].startswith(
+            "Quiet hours are two times from 00:00 to 23:59"
+        ), args
+    assert store.get_setting("campaign_cap") is None
+    assert store.get_setting("quiet_hours") is None
+
+
+def test_a_campaign_confirmed_in_quiet_hours_says_when_it_will_go(owner, crowd, sender, store):
+    with time_machine.travel(BANGKOK_23_47, tick=False):
+        replies = owner.says("/campaign new Late | audience: optin | text: Night | holdout: 0")
+        note = f"Quiet hours until 09:00: it will start at Nov 26, 2026, 9:00{NNBSP}AM."
+        assert note in replies[-1]["text"].splitlines()
+        confirmed = owner.taps(replies[-1]["quickReply"]["items"][0]["action"]["data"])
+        cid = store.list_campaigns()[0]["_id"]
+        assert texts(confirmed) == [
+            f"Campaign {cid} is scheduled, at Nov 25, 2026, 11:47{NNBSP}PM.\n{note}"
+        ]
+    with time_machine.travel(BANGKOK_23_47 + timedelta(minutes=1), tick=False):
+        assert campaign_jobs.run_due(sender) == []
+        assert texts(owner.says(f"/campaign show {cid}")) == [
+            f"Campaign {cid} “Late” — scheduled, at Nov 25, 2026, 11:47{NNBSP}PM.\n{note}\n"
+            "Deliveries: —"
+        ]
+    with time_machine.travel(BANGKOK_23_47 + timedelta(minutes=2), tick=False):
+        owner.says("/campaign quiet 22:00 23:00")  # the owner moves the quiet hours
+        assert "Quiet hours" not in texts(owner.says(f"/campaign show {cid}"))[0]
+        assert len(campaign_jobs.run_due(sender)) == 1
+
+    assert all(len(campaign_messages(u)) == 1 for u in crowd)
+
+
+def test_pause_resume_and_cancel_reach_a_campaign_waiting_for_quiet_hours(
+    owner, crowd, sender, store
+):
+    with time_machine.travel(BANGKOK_23_47, tick=False):
+        paused = create(owner, "Paused | audience: optin | text: One | holdout: 0")
+        cancelled = create(owner, "Cancelled | audience: optin | text: Two | holdout: 0")
+        store.put_setting("campaign_cap", [5, 7])
+        campaign_jobs.run_due(sender)
+        assert texts(owner.says(f"/campaign pause {paused}")) == [f"Campaign {paused} paused."]
+        assert texts(owner.says(f"/campaign cancel {cancelled}")) == [
+            f"Campaign {cancelled} cancelled."
+        ]
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(days=1, minutes=-55), tick=False):  # 09:05
+        assert campaign_jobs.run_due(sender) == []
+        assert "— paused," in texts(owner.says(f"/campaign show {paused}"))[0]
+        owner.says(f"/campaign resume {paused}")
+        assert len(campaign_jobs.run_due(sender)) == 1
+
+    assert [texts(campaign_messages(u)) for u in crowd] == [["Paused"]] * 10
+    assert store.campaign(cancelled)["status"] == "cancelled"
+    assert store.campaign_counts(cancelled) == {}
+
+
+def test_the_preview_and_test_show_a_sample_coupon(owner, store):
+    spec = (
+        "Coupon | audience: optin | template: coupon | coupon: percent 20 14 "
+        "| text: Hi {first_name}, show code {coupon_code} at the counter. Valid until {expires}."
+    )
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        preview, summary = owner.says(f"/campaign new {spec}")
+        cid = store.list_campaigns()[0]["_id"]
+        tested = owner.says(f"/campaign test {cid}")
+
+    expected = [
+        f"Hi Alice, show code CSAMPLE at the counter. Valid until Dec 9, 2026, 10:00{NNBSP}AM.",
+        "CSAMPLE",
+        f"Valid until Dec 9, 2026, 10:00{NNBSP}AM",
+    ]
+    assert body_texts(preview) == expected
+    assert body_texts(tested[0]) == expected
+    sample = "The preview above is filled in for a sample member (Alice, 120 points)."
+    assert sample in summary["text"].splitlines()
+    assert tested[1]["text"] == sample
+
+
+def test_the_preview_uses_the_owners_own_member_record(owner, store):
+    sign_up(owner, first="Malee", phone="089 999 0000", email=None)
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        preview, summary = owner.says(
+            "/campaign new Own | audience: optin | text: Hi {first_name}, {points} points"
+        )
+
+    assert body_texts(preview) == ["Hi Malee, 50 points"]
+    assert "The preview above is filled in with your own member record." in summary["text"]
+
+
+@pytest.fixture
+def second_owner(config):
+    """A second owner, "partner" (in the settings before the app starts)."""
+    config["ADMIN_LINE_USER_IDS"] += "," + user_id_for("partner")
+
+
+def test_every_owner_is_told_once_when_a_run_finishes(
+    second_owner, owner, crowd, sender, store, sim
+):
+    partner = sim.user("partner", "Partner", language="th")
+    partner.state.friend = True
+    store.record_follow(partner.id, "th")  # reads Thai
+    sim.inject("push", 500, times=sender.line.max_attempts)  # LINE fails the first notice
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Told | audience: optin | text: Same for everyone | holdout: 20")
+        campaign_jobs.run_due(sender)
+        assert store.campaign(cid)["status"] == "done"
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=1), tick=False):
+        campaign_jobs.run_due(sender)  # tells them now
+        campaign_jobs.run_due(sender)
+        campaign_jobs.tell_owners(sender)
+
+    counts = store.campaign_counts(cid)
+    told = [m for m in texts(owner.inbox) if "has finished" in m]
+    assert told == [
+        f"Campaign {cid} “Told” has finished.\nSent: {counts.get('sent', 0)} · held out: "
+        f"{counts.get('holdout', 0)} · skipped: 0 · failed: 0"
+    ]
+    thai = [m for m in texts(partner.inbox) if m.startswith(f"แคมเปญ {cid}")]
+    assert len(thai) == 1 and "ส่งแล้ว" in thai[0]
+
+
+def test_owner_messages_use_words_plurals_and_local_dates(owner, crowd, sender, store):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        replies = owner.says("/campaign new One | audience: birth_month:11 | text: Hi | holdout: 0")
+        assert (
+            replies[-1]["text"]
+            .splitlines()[0]
+            .endswith(f"“One”: 1 member with marketing consent, 0% held out, {AT_10AM}.")
+        )
+        cid = store.list_campaigns()[0]["_id"]
+        assert (
+            f"{cid} · One · draft, waiting for Confirm · {AT_10AM}"
+            in texts(owner.says("/campaign list"))[0].splitlines()
+        )
+        owner.taps(replies[-1]["quickReply"]["items"][0]["action"]["data"])
+        campaign_jobs.run_due(sender)
+        assert texts(owner.says(f"/campaign show {cid}")) == [
+            f"Campaign {cid} “One” — finished, {AT_10AM}.\nDeliveries: sent: 1"
+        ]
+    assert (
+        "• after_purchase: on (1 day after the latest visit)"
+        in texts(owner.says("/journey set after_purchase days 1"))[0].splitlines()
+    )
+
+
+def test_a_journey_says_1_point_not_1_points(crowd, sender, store, services):
+    member = store.member_by_line_id(crowd[5].id)
+    with time_machine.travel(WEDNESDAY_10AM - timedelta(days=30), tick=False):
+        points.earn(store, member, 2500, None, "staff", None, services.config.tz)  # ฿25: 1 point
+    with time_machine.travel(WEDNESDAY_10AM + timedelta(minutes=5), tick=False):
+        assert journey_jobs.run_journeys(sender)["after_purchase"] == 1
+
+    assert body_texts(campaign_messages(crowd[5])[0]) == [
+        "Hi Guest5, thanks for your visit last month! You have 1 point."
+    ]
+
+
+def test_link_clicks_count_each_member_once_even_when_tapped_at_once(
+    owner, crowd, sender, store, app
+):
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        preview, _summary = owner.says(
+            "/campaign new Menu | audience: optin | text: Menu | holdout: 0 "
+            "| button: See menu | link: https://example.com/menu"
+        )
+        cid = store.list_campaigns()[0]["_id"]
+        owner.taps(f"a=campaign_ok&c={cid}")
+        campaign_jobs.run_due(sender)
+
+    def path(message):
+        uri = message["contents"]["footer"]["contents"][0]["action"]["uri"]
+        return "/" + uri.split("/", 3)[3]
+
+    assert app.test_client().get(path(preview)).status_code == 302  # the owner's preview
+    first = path(campaign_messages(crowd[0])[0])
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: app.test_client().get(first).status_code, range(8)))
+    app.test_client().get(path(campaign_messages(crowd[1])[0]))
+
+    assert answers == [302] * 8
+    assert store.click_count(campaign_id=cid) == 2
+    assert texts(owner.says(f"/campaign show {cid}"))[0].endswith("2 members clicked the link.")
+
+
+def test_a_run_over_the_months_quota_is_stopped_and_the_owners_told(owner, crowd, sender, sim):
+    sim.platform.quota_limit = 1
+    with time_machine.travel(WEDNESDAY_10AM, tick=False):
+        cid = create(owner, "Big | audience: optin | text: Same for everyone | holdout: 0")
+        campaign_jobs.run_due(sender)
+        campaign_jobs.run_due(sender)
+
+    assert all(campaign_messages(u) == [] for u in crowd)
+    told = [m for m in texts(owner.inbox) if "was not sent" in m]
+    assert told == [
+        f"Campaign {cid} was not sent: it needs 10 messages, but this month's quota has "
+        "1 message left."
+    ]
+    assert "stopped: not enough messages left this month" in texts(owner.says("/campaign list"))[0]

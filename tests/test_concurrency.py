@@ -3,8 +3,12 @@
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 from bot import points
 from simulator import texts
+
+pytestmark = pytest.mark.devdb_only(reason="several bot processes share one database")
 
 PROCESSES = 3
 EARNS_PER_PROCESS = 12

@@ -151,8 +151,9 @@ def test_the_owner_sets_the_flag_multiplier(owner, cashier, member, store, servi
     code = code_of(store, member)
 
     assert "Purchases of 10× the average purchase" in texts(owner.says("/rule show"))[0]
-    assert texts(owner.says("/rule flag 1"))[0].startswith("Usage:")
-    assert texts(owner.says("/rule flag 101"))[0].startswith("Usage:")
+    assert texts(owner.says("/rule flag 1"))[0].startswith("Factor: “1” is not")
+    assert texts(owner.says("/rule flag 101"))[0].startswith("Factor: “101” is not")
+    assert texts(owner.says("/rule flag lots"))[0].startswith("Factor: “lots” is not")
     assert "Purchases of 3× the average purchase or more" in texts(owner.says("/rule flag 3"))[0]
     assert store.purchase(purchase_id(texts(cashier.says(f"/earn {code} 300"))[0]))["flag"]
     assert "Large purchases are not flagged." in texts(owner.says("/rule flag off"))[0]

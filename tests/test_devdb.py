@@ -4,8 +4,11 @@ import signal
 import subprocess
 
 import pymongo
+import pytest
 
 from tests.conftest import DEVDB_BIN, free_port, wait_for_mongo
+
+pytestmark = pytest.mark.devdb_only(reason="tests the dev database server itself")
 
 
 def start(data_dir, port):

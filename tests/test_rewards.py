@@ -1,7 +1,7 @@
 """Rewards: catalogue, redemption with confirmation, codes at the counter, coupons."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -59,7 +59,10 @@ def test_owner_builds_the_catalogue(owner, store):
     assert texts(owner.says(f"/reward off {tea}")) == [f"Reward {tea} is off the menu."]
     assert store.reward(tea)["points"] == 120 and store.reward(tea)["stock"] == 5
     assert texts(owner.says("/reward stock WZZZ 5")) == ["No reward WZZZ. See /reward list."]
-    assert texts(owner.says("/reward add lots 5 Tea"))[0].startswith("Usage:")
+    assert texts(owner.says("/reward add lots 5 Tea")) == [
+        "Points: “lots” is not a whole number from 1 to 1,000,000."
+    ]
+    assert texts(owner.says("/reward add 5"))[0].startswith("Usage:")
     assert texts(owner.says("/reward add 100 5 Tea image:http://insecure"))[0].startswith("Usage:")
 
 
@@ -94,7 +97,7 @@ def test_redeem_then_staff_confirms(owner, cashier, member, store, sim):
     cookie = add_reward(owner, "30 5 Cookie")
 
     question = member.taps(f"a=redeem&r={cookie}")
-    assert texts(question) == ["Redeem Cookie for 30 points? You will have 20 points left."]
+    assert texts(question) == ["Redeem Cookie for 30 points?\nYou will have 20 points left."]
     shown = member.taps(question[0]["quickReply"]["items"][0]["action"]["data"])[0]
 
     code = code_in(shown)
@@ -111,6 +114,25 @@ def test_redeem_then_staff_confirms(owner, cashier, member, store, sim):
     assert store.redemption(code)["used_branch"] == "asoke"
     assert texts(cashier.says(f"/use {code}"))[0].startswith(f"Code {code} was already used on")
     assert store.reward(cookie)["stock"] == 4 and balance(store, member) == 20
+
+
+def test_a_stale_redeem_button_says_how_many_points_are_missing(owner, member, store):
+    tea = add_reward(owner, "80 5 Thai tea")
+    cake = add_reward(owner, "51 5 Cake")
+    cookie = add_reward(owner, "10 1 Cookie")
+    owner.says(f"/reward stock {cookie} 0")
+
+    short = member.taps(f"a=redeem&r={tea}")[0]
+    one_short = member.taps(f"a=redeem&r={cake}")[0]
+    gone = member.taps(f"a=redeem&r={cookie}")[0]
+
+    assert short["text"] == "You need 30 more points for Thai tea."
+    assert [i["action"]["label"] for i in short["quickReply"]["items"]] == ["See rewards"]
+    assert one_short["text"] == "You need 1 more point for Cake."
+    assert gone["text"] == "Sorry, Cookie has run out."
+    carousel = member.says("rewards")[0]["contents"]["contents"]
+    assert carousel[1]["body"]["contents"][-1]["text"] == "You need 1 more point."
+    assert balance(store, member) == 50 and store.db.redemptions.count_documents({}) == 0
 
 
 def test_a_double_tapped_confirmation_redeems_once(owner, member, store):
@@ -157,6 +179,32 @@ def test_the_per_member_limit(owner, member, store):
         "You have already redeemed this reward as many times as allowed."
     ]
     assert balance(store, member) == 40
+
+
+def test_an_expired_or_refused_redemption_gives_its_limit_slot_back(
+    owner, member, store, services, cashier
+):
+    tea = add_reward(owner, "10 1 Thai tea limit:1")
+    code = code_in(redeem(member, tea)[0])
+    with time_machine.travel(utcnow() + timedelta(minutes=16)):
+        points_jobs.expire_redemptions(store, services.line, services.config)
+    question = member.taps(f"a=redeem&r={tea}")[0]
+    owner.says(f"/reward stock {tea} 0")
+    assert texts(member.taps(question["quickReply"]["items"][0]["action"]["data"])) == [
+        "Sorry, this reward just ran out. Your points were not used."
+    ]
+    owner.says(f"/reward stock {tea} 1")
+
+    again = code_in(redeem(member, tea)[0])
+    assert texts(cashier.says(f"/use {again}")) == ["OK: hand over Thai tea to Alice."]
+
+    assert again != code and store.redemption(code)["status"] == "expired"
+    owner.says(f"/reward stock {tea} unlimited")
+    assert texts(redeem(member, tea)) == [
+        "You have already redeemed this reward as many times as allowed."
+    ]
+    assert balance(store, member) == 40
+    assert store.db.reward_slots.count_documents({}) == 1
 
 
 def test_an_unused_code_expires_and_gives_points_and_stock_back(
@@ -238,12 +286,21 @@ def test_a_coupon_is_used_once_at_the_counter(owner, cashier, member, store):
 
 @pytest.mark.parametrize(
     "command",
-    ["/coupon give {code} percent 120", "/coupon give {code} bogus 5", "/coupon take {code} x y"],
+    ["/coupon give {code} bogus 5", "/coupon take {code} x y", "/coupon give {code} percent"],
 )
 def test_bad_coupon_commands_get_the_usage(owner, member, store, command):
     reply = texts(owner.says(command.format(code=store.member_by_line_id(member.id)["code"])))[0]
 
     assert reply.startswith("Usage: /coupon give")
+
+
+def test_a_coupon_number_out_of_range_is_named(owner, member, store):
+    code = store.member_by_line_id(member.id)["code"]
+
+    reply = texts(owner.says(f"/coupon give {code} percent 120"))
+
+    assert reply == ["Percent: “120” is not a whole number from 1 to 100."]
+    assert store.db.coupons.count_documents({}) == 0
 
 
 def test_staff_can_scan_the_redemption_qr(owner, cashier, member):
@@ -252,3 +309,24 @@ def test_staff_can_scan_the_redemption_qr(owner, cashier, member):
     token = shown["contents"]["hero"]["url"].rsplit("/", 1)[1].removesuffix(".png")
 
     assert texts(cashier.says(f"/use {token}")) == ["OK: hand over Cookie to Alice."]
+
+
+def test_codes_show_the_date_and_time_they_expire_in_the_readers_language(owner, member, store):
+    cookie = add_reward(owner, "30 5 Cookie")
+    code = store.member_by_line_id(member.id)["code"]
+
+    with time_machine.travel(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)):
+        owner.says(f"/coupon give {code} percent 20 days:14")
+        shown = redeem(member, cookie)[0]
+        english = texts(member.says("coupons"))[0]
+        member.says("language th")
+        thai = texts(member.says("coupons"))[0]
+
+    gift = next(m for m in texts(member.inbox) if m.startswith("A gift for you"))
+    assert "valid until Dec 7, 2026 at 2:05\u202fPM." in gift
+    assert shown["contents"]["body"]["contents"][-1]["text"] == (
+        "Valid until Nov 23, 2026 at 2:20\u202fPM."
+    )
+    assert "(until Dec 7, 2026 at 2:05\u202fPM)" in english
+    assert "(until Nov 23, 2026 at 2:20\u202fPM)" in english
+    assert "(ใช้ได้ถึง 7 ธ.ค. 2569 เวลา 14:05 น.)" in thai

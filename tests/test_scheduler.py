@@ -7,6 +7,7 @@ import sys
 import time
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from bot.store import utcnow
@@ -79,6 +80,9 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "score_rfm",
             "run_campaigns",
             "run_journeys",
+            "refresh_member_rollup",
+            "rebuild_rollups",
+            "announce_campaign_results",
         }
     finally:
         worker.shutdown()
@@ -99,6 +103,7 @@ def test_pruning_forgets_only_old_finished_events(store):
     assert store.event_status("fresh") == "done"
 
 
+@pytest.mark.devdb_only(reason="the worker runs in its own process")
 def test_the_worker_process_takes_the_lease_and_exits_cleanly_on_sigterm(config, store):
     env = {**os.environ, **config, "PYTHONPATH": str(ROOT)}
     worker = subprocess.Popen(

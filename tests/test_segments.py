@@ -244,7 +244,7 @@ def test_owner_counts_saves_and_lists_segments_in_chat(owner, store, merchant):
         for n in sorted(["ann", "dan"], key=merchant.get)
     )
     assert saved[0] == "Segment afternoon saved."
-    assert shown.startswith("afternoon: 1 members (20% of 5) match hour:14-16.")
+    assert shown.startswith("afternoon: 1 member (20% of 5) matches hour:14-16.")
     assert texts(owner.says("/segment list")) == ["Saved segments:\n• afternoon: hour:14-16"]
     assert bad.startswith("I don't understand “colour:red”.\nFilters: branch: visited:")
 

@@ -23,6 +23,8 @@ from simulator import user_id_for
 from simulator.openapi import SpecValidator, default_spec_path, default_validator
 
 WEBHOOK_SPEC = default_spec_path().with_name("webhook.yml")  # /work/shared/line-openapi/
+GROUP = "C" + "4" * 32
+ROOM = "R" + "5" * 32
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
 REPLY = "/v2/bot/message/reply"
@@ -208,6 +210,19 @@ EVENT_BUILDERS = {
         uid, "action=book", {"datetime": "2025-01-31T10:00"}
     ),
     "redelivered_text": lambda uid: ev.redelivered(ev.text_message(uid, "again")),
+    "group_text": lambda uid: ev.text_message(None, "hi all", source=ev.group_source(GROUP, uid)),
+    "group_text_without_user": lambda uid: ev.text_message(
+        None, "hi all", source=ev.group_source(GROUP)
+    ),
+    "room_text": lambda uid: ev.text_message(None, "hi all", source=ev.room_source(ROOM, uid)),
+    "room_sticker_without_user": lambda uid: ev.sticker_message(None, source=ev.room_source(ROOM)),
+    "group_postback": lambda uid: ev.postback(None, "a=card", source=ev.group_source(GROUP, uid)),
+    "group_join": lambda uid: ev.other_event("join", None, source=ev.group_source(GROUP)),
+    "room_join": lambda uid: ev.other_event("join", None, source=ev.room_source(ROOM)),
+    "group_leave": lambda uid: ev.other_event("leave", None, source=ev.group_source(GROUP)),
+    "group_member_joined": lambda uid: ev.other_event(
+        "memberJoined", None, source=ev.group_source(GROUP)
+    ),
     **{name: partial(ev.other_event, name) for name in ev.OTHER_EVENT_TYPES},
 }
 
@@ -443,6 +458,25 @@ def test_reply_with_a_fresh_token_reaches_the_user(sim, ploy):
     assert delivered(sim, ploy) == [("reply", "Thanks!")]
 
 
+def test_reply_to_a_group_event_is_seen_in_the_group_not_in_a_private_chat(sim, ploy):
+    group = sim.group("tea lovers")
+    event = ev.text_message(None, "card", source=group.source(ploy))
+    sim.platform.issue_reply_token(event["replyToken"], ev.chat_of(event))
+
+    response = reply(sim, event["replyToken"], text("For everyone"))
+
+    assert response.status_code == 200
+    assert [m["text"] for m in group.inbox] == ["For everyone"]
+    assert delivered(sim, ploy) == []
+
+
+def test_group_and_room_ids_look_like_lines(sim):
+    assert ev.is_chat_id(sim.group("a").id) and sim.group("a").id.startswith("C")
+    assert ev.is_chat_id(sim.room("a").id) and sim.room("a").id.startswith("R")
+    assert sim.group("a").id == sim.group("a").id != sim.group("b").id
+    assert not ev.is_chat_id(user_id_for("a"))
+
+
 def test_reply_with_an_unknown_token_is_400(sim, ploy):
     response = reply(sim, "made-up-token", text("Thanks!"))
 
@@ -669,6 +703,19 @@ def test_quota_has_the_documented_shape(sim):
     assert response.status_code == 200
     assert response.json() == {"type": "limited", "value": sim.platform.quota_limit}
     assert response_errors("MessageQuotaResponse", response.json()) == []
+
+
+def test_bot_info_has_the_documented_shape(sim):
+    response = get(sim, "/v2/bot/info")
+
+    assert response.status_code == 200
+    assert response_errors("BotInfoResponse", response.json()) == []
+    assert response.json()["basicId"] == ev.BOT_BASIC_ID
+    assert response.json()["userId"] == ev.BOT_USER_ID
+
+
+def test_bot_info_needs_the_token(sim):
+    assert get(sim, "/v2/bot/info", headers={}).status_code == 401
 
 
 def test_quota_consumption_counts_pushed_and_multicast_messages(sim, ploy, stranger):

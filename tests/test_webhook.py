@@ -3,10 +3,15 @@
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
+import time_machine
 from linebot.v3.webhook import WebhookParser
 
+from bot.store import utcnow
+from bot.store.events import MAX_EVENT_AGE
+from jobs import maintenance
 from simulator import events as ev
 from simulator import texts
 
@@ -34,7 +39,10 @@ def test_help_answers_in_thai_and_chinese_keywords_too(alice):
 def test_unknown_text_gets_a_friendly_hint(alice):
     replies = alice.says("what's the wifi password?")
 
-    assert texts(replies) == ["Sorry, I didn't understand that. Type “help” to see what I can do."]
+    assert texts(replies) == [
+        "Sorry, I didn't understand that. Tap a button below, or type “help” to see "
+        "everything I can do."
+    ]
 
 
 def test_a_sticker_gets_a_hint_instead_of_silence(alice):
@@ -223,3 +231,119 @@ def test_the_same_event_arriving_concurrently_is_handled_once(app, sim, alice, s
     assert statuses == [200] * 8
     assert len(alice.inbox) == 1
     assert store.event_status(event["webhookEventId"]) == "done"
+
+
+def test_a_captured_earn_replayed_after_its_id_was_pruned_earns_nothing(
+    sim, cashier, member, store, caplog
+):
+    code = store.member_by_line_id(member.id)["code"]
+    event = ev.text_message(cashier.id, f"/earn {code} 500")
+    body = ev.body_of([event])
+    signature = ev.sign(sim.platform.channel_secret, body)
+    sim.platform.issue_reply_token(event["replyToken"], cashier.id)
+    assert sim.post_raw(body, signature) == 200
+    assert store.member_by_line_id(member.id)["points"] == 70
+
+    with time_machine.travel(utcnow() + timedelta(days=8)):
+        assert maintenance.prune_webhook_events(store) >= 1
+        assert store.event_status(event["webhookEventId"]) is None  # forgotten
+        with caplog.at_level(logging.INFO, logger="bot.dispatch"):
+            assert sim.post_raw(body, signature) == 200
+
+    assert store.member_by_line_id(member.id)["points"] == 70
+    assert store.event_status(event["webhookEventId"]) is None  # not even recorded
+    assert f"ignoring message event {event['webhookEventId']}: older than 24 hours" in caplog.text
+
+
+def test_a_late_redelivery_within_a_day_is_still_handled(alice):
+    event = ev.redelivered(ev.text_message(alice.id, "help"))
+    event["timestamp"] -= int((MAX_EVENT_AGE - timedelta(minutes=5)).total_seconds() * 1000)
+
+    assert texts(alice.send(event))[0].startswith("Here is what you can type:")
+
+
+def test_an_event_older_than_a_day_is_ignored(alice, store):
+    event = ev.redelivered(ev.text_message(alice.id, "help"))
+    event["timestamp"] -= int((MAX_EVENT_AGE + timedelta(minutes=1)).total_seconds() * 1000)
+
+    assert alice.send(event) == []
+    assert alice.last_status == 200
+    assert store.event_status(event["webhookEventId"]) is None
+
+
+def test_event_ids_are_kept_longer_than_events_are_accepted():
+    margin = maintenance.KEEP_WEBHOOK_EVENTS - MAX_EVENT_AGE
+    assert margin >= timedelta(days=6)
+
+
+def _set(path: str, value):
+    """Change one field of an event: `source.userId`, `replyToken`…"""
+
+    def change(event: dict) -> None:
+        *parents, last = path.split(".")
+        node = event
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return change
+
+
+MALFORMED = {
+    "userId is a query": ("card", _set("source.userId", {"$ne": None})),
+    "userId is not LINE's": ("card", _set("source.userId", "U" + "0" * 500)),
+    "text is a list": ("text", _set("message.text", ["card"])),
+    "reply token is an object": ("card", _set("replyToken", {"$gt": ""})),
+    "event id is a query": ("card", _set("webhookEventId", {"$gt": ""})),
+    "postback data is an object": ("postback", _set("postback.data", {"a": "card"})),
+    "postback params nest": ("postback", _set("postback.params", {"date": {"$ne": 1}})),
+    "redelivery flag is a string": ("card", _set("deliveryContext.isRedelivery", "no")),
+    "no delivery context": ("card", lambda event: event.pop("deliveryContext")),
+    "timestamp is a string": ("card", _set("timestamp", "1700000000000")),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_signed_event_with_wrong_types_reaches_no_handler_and_no_query(
+    sim, member, store, caplog, case
+):
+    mallory = sim.user("mallory", language="en")
+    kind, corrupt = MALFORMED[case]
+    if kind == "postback":
+        event = ev.postback(mallory.id, "a=card")
+    else:
+        event = ev.text_message(mallory.id, "card")
+    corrupt(event)
+    token = event["replyToken"] if isinstance(event["replyToken"], str) else ev.new_token()
+    sim.platform.issue_reply_token(token, mallory.id)
+    body = ev.body_of([event])
+    seen_by_alice = len(member.inbox)
+
+    with caplog.at_level(logging.WARNING):
+        assert sim.post_raw(body, ev.sign(sim.platform.channel_secret, body)) == 200
+
+    assert mallory.inbox == []  # above all, not Alice's card
+    assert len(member.inbox) == seen_by_alice
+    assert store.db.webhook_events.count_documents({"status": {"$ne": "done"}}) == 0
+    assert "malformed fields" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_malformed_event_does_not_hold_up_the_others_in_its_body(sim, alice):
+    broken = ev.text_message(alice.id, "help")
+    broken["message"]["text"] = {"$where": "1"}
+    fine = ev.text_message(alice.id, "help")
+
+    assert sim.deliver([broken, fine]) == 200
+
+    assert len(alice.inbox) == 1
+
+
+@pytest.mark.parametrize("depth", [40, 900, 100_000])
+def test_deeply_nested_json_is_400(sim, store, depth):
+    event = ev.text_message(ev.BOT_USER_ID, "help")
+    event["message"]["extra"] = "@@"
+    body = ev.body_of([event]).replace(b'"@@"', b"[" * depth + b"]" * depth)
+
+    assert sim.post_raw(body, ev.sign(sim.platform.channel_secret, body)) == 400
+    assert stored_events(store) == 0

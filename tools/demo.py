@@ -1,8 +1,9 @@
 """`make demo`: dev database, web app, worker and LINE simulator, wired together.
 
 Prints the chat console URL and runs until Ctrl-C. `--check` starts
-everything, types `help` as a customer, prints the reply and exits (used by
-the test suite to prove the demo works).
+everything, adds the bot as a friend and types `help` as a customer would in
+the console, prints the reply and exits (used by the test suite to prove the
+demo works).
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ from simulator import user_id_for  # noqa: E402
 
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# The console's users have a LINE app in the demo's language, so replies are in it.
+LINE_LANGUAGE = {"th": "th", "en": "en", "zh_Hant": "zh-TW"}
+
+
+def say(message: str) -> None:
+    print(f"demo: {message}", flush=True)
 
 
 def port_is_free(port: int) -> bool:
@@ -57,9 +64,11 @@ def wait_until(check, what: str, seconds: float = 60.0) -> None:
 
 class Demo:
     def __init__(self, data_dir: Path, ports: dict[str, int], locale: str):
+        self.locale = locale
         self.data_dir = data_dir
         self.ports = ports
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.members = os.environ.get("DEMO_MEMBERS", "2000")  # the seeded history's size
         self.log_dir = data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -84,6 +93,7 @@ class Demo:
 
     def up(self) -> None:
         db_uri = self.env["MONGODB_URI"]
+        say(f"starting the dev database (data in {self.data_dir / 'db'})…")
         self.start(
             "devdb",
             [
@@ -96,9 +106,14 @@ class Demo:
         )
         client = connect(db_uri, timeout_ms=500)
         wait_until(lambda: client.admin.command("ping"), "the dev database")
+        say("loading the demo merchant (a four-branch tea shop)…")
         subprocess.run(
-            [str(BIN / "flask"), "--app", "bot", "seed-demo"], cwd=ROOT, env=self.env, check=True
+            [str(BIN / "flask"), "--app", "bot", "seed-demo", "--members", self.members],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
         )
+        say("starting the web app, the worker and the LINE simulator…")
         self.start(
             "web",
             [
@@ -122,6 +137,7 @@ class Demo:
                 f"--webhook-url=http://127.0.0.1:{self.ports['web']}/callback",
                 "--channel-secret=demo-channel-secret",
                 "--access-token=demo-access-token",
+                f"--language={LINE_LANGUAGE[self.locale]}",
             ],
         )
         web, sim = self.url("web"), self.url("sim")
@@ -154,7 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="type `help` once, print, exit")
     parser.add_argument("--data", default=str(ROOT / ".demo"), help="demo data directory")
-    parser.add_argument("--locale", default=os.environ.get("DEFAULT_LOCALE", "en"))
+    parser.add_argument(
+        "--locale", default=os.environ.get("DEFAULT_LOCALE", "en"), choices=sorted(LINE_LANGUAGE)
+    )
     args = parser.parse_args()
 
     ports = {
@@ -168,9 +186,9 @@ def main() -> None:
     try:
         demo.up()
         if args.check:
-            reply = requests.post(
-                f"{demo.url('sim')}/_sim/users/demo-customer/say", json={"text": "help"}, timeout=30
-            ).json()
+            customer = f"{demo.url('sim')}/_sim/users/demo-customer"
+            requests.post(f"{customer}/follow", json={}, timeout=30).raise_for_status()
+            reply = requests.post(f"{customer}/say", json={"text": "help"}, timeout=30).json()
             print(reply["replies"][0]["text"] if reply["replies"] else "NO REPLY")
             return
         print(

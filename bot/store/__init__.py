@@ -15,6 +15,7 @@ from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.reports import ReportStore
 from bot.store.rewards import RewardStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
@@ -33,6 +34,7 @@ class Store(
     RewardStore,
     SegmentStore,
     CampaignStore,
+    ReportStore,
     StaffStore,
     AuditStore,
     SettingsStore,

@@ -26,10 +26,9 @@ def utcnow() -> datetime:
 def connect(uri: str, timeout_ms: int = 3000) -> pymongo.MongoClient:
     """Build a client; `connect=False` keeps it fork-safe under gunicorn."""
     if uri.startswith("mongomock://"):
-        # Last-resort fallback where Go is missing (DESIGN §6); never in CI.
-        import mongomock  # noqa: PLC0415 - optional, imported only when asked for
-
-        return mongomock.MongoClient(tz_aware=True)
+        # In-process fallback where Go is missing (DESIGN §6); the PyPI package
+        # mongomock-ng installs the module `mongomock_ng`.
+        return _in_process_client()
     return pymongo.MongoClient(
         uri,
         connect=False,
@@ -38,6 +37,20 @@ def connect(uri: str, timeout_ms: int = 3000) -> pymongo.MongoClient:
         connectTimeoutMS=timeout_ms,
         appname="samachik",
     )
+
+
+@functools.cache
+def _in_process_store():
+    """One in-memory server per process: clients made later see earlier data."""
+    from mongomock_ng.store import ServerStore  # noqa: PLC0415 - only when asked for
+
+    return ServerStore()
+
+
+def _in_process_client():
+    import mongomock_ng  # noqa: PLC0415 - only when asked for
+
+    return mongomock_ng.MongoClient(tz_aware=True, _store=_in_process_store())
 
 
 LOCK_TTL = timedelta(seconds=10)
@@ -74,7 +87,8 @@ class StoreBase:
         """True on FerretDB, whose updates are not atomic (see `locked`)."""
         try:
             return "ferretdbVersion" in self.client.admin.command("buildInfo")
-        except PyMongoError:
+        except (PyMongoError, NotImplementedError):
+            # mongomock has no buildInfo; it takes MongoDB's path, without locks.
             return False
 
     @contextlib.contextmanager

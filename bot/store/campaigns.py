@@ -35,7 +35,12 @@ class CampaignStore(StoreBase):
             IndexModel([("campaign_id", ASCENDING)]),
             IndexModel([("member_id", ASCENDING)]),
         ],
-        "clicks": [IndexModel([("delivery_id", ASCENDING)])],
+        # One document per delivery whose link was opened (_id: the delivery), so two
+        # taps at once count one member once.
+        "link_clicks": [
+            IndexModel([("run_id", ASCENDING)]),
+            IndexModel([("campaign_id", ASCENDING)]),
+        ],
         # One document per snapshot batch (_id "<run>:b<n>", fetched by _id, the one
         # lookup FerretDB's SQLite backend indexes), its outcome and its queue (same _id).
         "batches": [IndexModel([("run_id", ASCENDING)]), IndexModel([("campaign_id", ASCENDING)])],
@@ -76,6 +81,17 @@ class CampaignStore(StoreBase):
         """Append a finished run's counts to the campaign."""
         with self.locked(f"campaign:{campaign_id}"):
             self.db.campaigns.update_one({"_id": campaign_id}, {"$push": {"runs": summary}})
+
+    def campaigns_to_announce(self) -> list[dict]:
+        """Campaigns with a finished run the owners have not been told about yet."""
+        query = {"notice_run": {"$exists": True, "$ne": None}}
+        return list(self.db.campaigns.find(query, {"_id": 1, "name": 1, "notice_run": 1}))
+
+    def announced(self, campaign_id: str, run_id: str) -> None:
+        with self.locked(f"campaign:{campaign_id}"):
+            self.db.campaigns.update_one(
+                {"_id": campaign_id, "notice_run": run_id}, {"$set": {"notice_run": None}}
+            )
 
     def campaigns_to_close(self) -> list[dict]:
         """Cancelled campaigns whose unsent batches are not closed yet."""
@@ -323,8 +339,26 @@ class CampaignStore(StoreBase):
 
     # -- clicks ----------------------------------------------------------------------
 
-    def record_click(self, delivery_id: str, run_id: str) -> None:
-        self.db.clicks.insert_one({"delivery_id": delivery_id, "run_id": run_id, "at": utcnow()})
+    def record_click(self, delivery_id: str, run_id: str, campaign_id: str) -> bool:
+        """Count a member's click once per delivery (True the first time). `opened` keeps
+        the raw number of times the link was opened (approximate on the dev server,
+        whose `$inc` is not atomic; reports use the unique count)."""
+        try:
+            self.db.link_clicks.insert_one(
+                {
+                    "_id": delivery_id,
+                    "run_id": run_id,
+                    "campaign_id": campaign_id,
+                    "at": utcnow(),
+                    "opened": 1,
+                }
+            )
+            return True
+        except DuplicateKeyError:
+            self.db.link_clicks.update_one({"_id": delivery_id}, {"$inc": {"opened": 1}})
+            return False
 
-    def click_count(self, run_id: str) -> int:
-        return self.db.clicks.count_documents({"run_id": run_id})
+    def click_count(self, run_id: str | None = None, campaign_id: str | None = None) -> int:
+        """Members who clicked a run's (or a campaign's) link: unique, once per delivery."""
+        query = {"run_id": run_id} if run_id else {"campaign_id": campaign_id}
+        return self.db.link_clicks.count_documents(query)

@@ -13,6 +13,16 @@ from bot.store.base import StoreBase, utcnow
 # redelivery may take it over rather than being skipped forever.
 STALE_CLAIM = timedelta(minutes=5)
 
+# De-duplication only works while an event's id is remembered, so the two numbers
+# go together: events older than MAX_EVENT_AGE (by LINE's own `timestamp`, which is
+# signed) are ignored, and ids are kept for RETENTION. LINE redelivers a failed
+# event for a limited time (hours, never days; its retry keys last 24 hours), so a
+# day covers every genuine redelivery; the six days between the two cover clock skew
+# and a pruning job that did not run. A captured body replayed later is refused.
+MAX_EVENT_AGE = timedelta(days=1)
+RETENTION = timedelta(days=7)
+assert MAX_EVENT_AGE < RETENTION  # else a replay could outlive its id
+
 
 class EventStore(StoreBase):
     INDEXES = {"webhook_events": [IndexModel([("received_at", ASCENDING)])]}
@@ -59,7 +69,7 @@ class EventStore(StoreBase):
         doc = self.db.webhook_events.find_one({"_id": event_id}, {"status": 1})
         return doc["status"] if doc else None
 
-    def prune_events(self, older_than: timedelta) -> int:
+    def prune_events(self, older_than: timedelta = RETENTION) -> int:
         """Delete finished event records past the redelivery horizon."""
         cutoff = utcnow() - older_than
         result = self.db.webhook_events.delete_many(

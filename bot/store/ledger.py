@@ -16,6 +16,7 @@ entry (written just after the entry; the unique `key` index stays the guard).
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
@@ -174,6 +175,12 @@ class LedgerStore(StoreBase):
             self.db.ledger.update_many(
                 {"_id": {"$in": entry_ids}}, {"$set": {"expiry_notified": True}}
             )
+
+    def ledger_by_member(self):
+        """(member id, entries) for every member with a ledger, from one sorted pass."""
+        cursor = self.db.ledger.find({}).sort([("member_id", ASCENDING), ("seq", ASCENDING)])
+        for member_id, entries in itertools.groupby(cursor, key=lambda e: e["member_id"]):
+            yield member_id, list(entries)
 
     def scrub_ledger_reasons(self, member_id: str) -> int:
         """Erasure: the free-text reasons of manual corrections may name the member."""

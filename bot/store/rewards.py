@@ -28,6 +28,8 @@ class RewardStore(StoreBase):
             IndexModel([("member_id", ASCENDING), ("created_at", DESCENDING)]),
             IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)]),
         ],
+        # _id = reward:member:n, one per redemption counted against a per-member limit
+        "reward_slots": [IndexModel([("redemption", ASCENDING)])],
         "coupons": [
             IndexModel([("key", ASCENDING)], unique=True),
             IndexModel([("member_id", ASCENDING), ("status", ASCENDING)]),
@@ -157,6 +159,30 @@ class RewardStore(StoreBase):
             for row in self._owned_by(member_id, "redemptions")
             if row["reward_id"] == reward_id and row["status"] in ("issued", "used")
         )
+
+    def claim_slot(self, reward_id: str, member_id: str, code: str, limit: int) -> bool:
+        """One of the member's `limit` slots for this reward, for redemption `code`.
+
+        A slot is a document with a unique `_id`; inserting one is atomic on MongoDB
+        and on FerretDB alike, so parallel confirmations never share a slot.
+        """
+        for number in range(1, limit + 1):
+            try:
+                self.db.reward_slots.insert_one(
+                    {
+                        "_id": f"{reward_id}:{member_id}:{number}",
+                        "redemption": code,
+                        "created_at": utcnow(),
+                    }
+                )
+                return True
+            except DuplicateKeyError:
+                continue
+        return False
+
+    def release_slot(self, code: str) -> None:
+        """Give back the slot redemption `code` held, if it held one."""
+        self.db.reward_slots.delete_one({"redemption": code})
 
     def redemptions_due(self, status: str, before: datetime) -> list[dict]:
         return list(self.db.redemptions.find({"status": status, "expires_at": {"$lt": before}}))
