@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo devdb venv lint format i18n bench clean
+.PHONY: test demo demo-reset devdb venv lint format i18n bench clean
 
 venv: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: venv devdb
 demo: venv devdb
 	@echo "make demo: starting the dev database, web app, worker and LINE simulator…"
 	$(PY) tools/demo.py
+
+# The demo keeps its database (and the seeded history) in .demo/ between runs.
+demo-reset:
+	rm -rf .demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,28 +1,71 @@
 """`flask --app bot …` commands for operators."""
 
+import time
+
 import click
 from flask import Blueprint, current_app
 
-from bot import demo_seed, points
+from bot import demo_history, demo_seed, points
+from bot.analytics import rollups
+from bot.store import utcnow
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
 
 @bp.cli.command("init-db")
-def init_db():
-    """Create collections and indexes (safe to run again)."""
+@click.option("--backfill", is_flag=True, help="fill the lookup collections again")
+def init_db(backfill: bool):
+    """Create collections and indexes, and fill lookups for older data (safe to run again)."""
     store = current_app.extensions["samachik"].store
     created = store.ensure_indexes()
     click.echo(f"indexes ready ({len(created)} ensured) in database {store.db.name!r}")
+    filled = store.backfill(force=backfill)
+    if filled is not None:
+        click.echo("lookups filled: " + ", ".join(f"{k} {v}" for k, v in filled.items()))
 
 
 @bp.cli.command("seed-demo")
-def seed_demo():
-    """Load the demo merchant (settings and branches); idempotent."""
-    store = current_app.extensions["samachik"].store
+@click.option("--members", default=2000, show_default=True, help="members with a history")
+@click.option("--months", default=6, show_default=True, help="months of purchases")
+@click.option("--seed", default=7, show_default=True, help="random seed (same seed, same data)")
+def seed_demo(members: int, months: int, seed: int):
+    """Load the demo merchant with its history (once; later runs keep the data)."""
+    services = current_app.extensions["samachik"]
+    store = services.store
     store.ensure_indexes()
+    store.backfill()
     demo_seed.seed(store)
-    click.echo("demo merchant ready")
+    owner = min(services.config.ADMIN_LINE_USER_IDS, default=None)
+    started = time.monotonic()
+    summary = demo_history.generate(
+        store,
+        now=utcnow(),
+        tz=services.config.tz,
+        members=members,
+        months=months,
+        seed=seed,
+        owner=owner,
+    )
+    if summary.skipped:
+        click.echo("demo merchant ready (history kept from an earlier run)")
+        return
+    click.echo(
+        f"demo merchant ready: {summary.members:,} members, {summary.purchases:,} purchases,"
+        f" {summary.redemptions:,} redemptions in {time.monotonic() - started:.0f}s"
+    )
+
+
+@bp.cli.command("rollups")
+@click.option("--check", is_flag=True, help="only report rollups that differ from the data")
+def rebuild_rollups(check: bool):
+    """Rebuild report rollups from purchases, ledger and members; exit 1 if any differed."""
+    services = current_app.extensions["samachik"]
+    differing = rollups.rebuild(services.store, services.config.tz, fix=not check)
+    for problem in differing:
+        click.echo(problem)
+    click.echo(f"{len(differing)} rollups differed" + ("" if check else " (rebuilt)"))
+    if differing and check:
+        raise SystemExit(1)
 
 
 @bp.cli.command("check-ledger")

@@ -95,6 +95,7 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
             f"redeem:{code}",
             guard=True,
             redemption=code,
+            reward_id=reward_id,
         )
     except InsufficientPointsError:
         _fail(store, code, "insufficient")
@@ -151,6 +152,7 @@ def undo(store: Store, redemption: dict, status: str, tz: ZoneInfo) -> bool:
             f"refund:{redemption['_id']}",
             tz,
             redemption=redemption["_id"],
+            reward_id=redemption["reward_id"],
         )
     if moved.get("stock_taken"):
         store.return_stock(redemption["reward_id"])

@@ -11,6 +11,7 @@ from handlers import (
     journeys,
     privacy,
     profile,
+    reports,
     rewards,
     rules,
     segments,
@@ -32,6 +33,7 @@ AREAS = (
     segments,
     campaigns,
     journeys,
+    reports,
     help,
 )
 

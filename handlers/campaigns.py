@@ -11,6 +11,7 @@ from bot.messages import tap, text
 from bot.registry import Registry, Role
 from bot.segments import Clock, compile_filters
 from bot.store import utcnow
+from handlers import reports
 
 USAGE = N_(
     "Usage: /campaign new <name> | audience: <segment or filters> | text: <message> "
@@ -181,7 +182,10 @@ def show(ctx: Context, found: dict) -> list:
                 "%(count)s member clicked the link.", "%(count)s members clicked the link.", clicks
             )
         )
-    return [text("\n".join(line for line in lines if line))]
+    return [
+        text("\n".join(line for line in lines if line)),
+        *reports.campaign_results(ctx, found["_id"]),
+    ]
 
 
 def test(ctx: Context, found: dict) -> list:

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from bot import audience, campaign_text, campaigns, sending
+from bot.analytics.messages import report_button
 from bot.line_api import LineApiError, retry_key_for
 from bot.messages import text
 from bot.sending import Sender
@@ -148,11 +149,12 @@ def tell_owners(sender: Sender) -> None:
             by_status=store.run_counts(run_id),
             results_url=results_link(sender.config, campaign, run_id),
         )
-        if _push_to_owners(sender, notice, f"finished:{run_id}"):
+        button = functools.partial(report_button, campaign_id=campaign["_id"])
+        if _push_to_owners(sender, notice, f"finished:{run_id}", button):
             store.announced(campaign["_id"], run_id)
 
 
-def _push_to_owners(sender: Sender, notice, key: str) -> bool:
+def _push_to_owners(sender: Sender, notice, key: str, button=None) -> bool:
     """Push `notice(translator)` to every owner in their language; False if LINE should be
     asked again later (a refusal for good, e.g. an owner who blocked us, is not retried)."""
     done = True
@@ -160,7 +162,8 @@ def _push_to_owners(sender: Sender, notice, key: str) -> bool:
         owner = sender.store.member_by_line_id(owner_id)
         t = translator_for(owner or {}, sender.config)
         try:
-            sender.line.push(owner_id, [text(notice(t))], retry_key=retry_key_for(key, owner_id))
+            message = text(notice(t), items=[button(t)] if button else None)
+            sender.line.push(owner_id, [message], retry_key=retry_key_for(key, owner_id))
         except LineApiError as error:
             log.warning("could not tell an owner about a campaign: %s", error.status)
             done = done and error.permanent

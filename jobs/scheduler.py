@@ -41,10 +41,13 @@ SCHEDULE = (
     ("prune_webhook_events", {"trigger": "cron", "hour": 3, "minute": 17}, DAILY),
     ("prune_erasures", {"trigger": "cron", "hour": 3, "minute": 20}, DAILY),
     ("score_rfm", {"trigger": "cron", "hour": 3, "minute": 30}, DAILY),
+    ("rebuild_rollups", {"trigger": "cron", "hour": 3, "minute": 50}, DAILY),
     ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
     ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("run_campaigns", {"trigger": "interval", "minutes": 1}, OFTEN),
+    ("refresh_member_rollup", {"trigger": "interval", "minutes": 15}, OFTEN),
+    ("announce_campaign_results", {"trigger": "interval", "minutes": 15}, OFTEN),
 )
 
 
@@ -132,6 +135,7 @@ def main() -> None:
     configure_logging(config.LOG_LEVEL)
     store = Store(connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS), config.MONGODB_DB)
     store.ensure_indexes()
+    store.backfill()  # a database from before the `_id` lookups (once)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

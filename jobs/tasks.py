@@ -7,7 +7,14 @@ pickled, so jobs name one of these functions and find the worker's clients here.
 from __future__ import annotations
 
 from bot.sending import Sender
-from jobs import campaign_jobs, journey_jobs, maintenance, points_jobs, segment_jobs
+from jobs import (
+    campaign_jobs,
+    journey_jobs,
+    maintenance,
+    points_jobs,
+    report_jobs,
+    segment_jobs,
+)
 
 RUNTIME: dict = {}  # store, line, config: set by jobs.scheduler.build_scheduler
 
@@ -52,3 +59,15 @@ def prune_erasures() -> int:
 
 def drop_stale_conversations() -> int:
     return maintenance.drop_stale_conversations(RUNTIME["store"])
+
+
+def refresh_member_rollup() -> dict:
+    return report_jobs.refresh_members(RUNTIME["store"], RUNTIME["config"])
+
+
+def rebuild_rollups() -> list:
+    return report_jobs.rebuild_rollups(RUNTIME["store"], RUNTIME["config"])
+
+
+def announce_campaign_results() -> list:
+    return report_jobs.announce_closed_windows(RUNTIME["store"], RUNTIME["line"], RUNTIME["config"])

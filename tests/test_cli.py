@@ -20,12 +20,18 @@ def test_init_db_is_safe_to_run_twice(app):
     assert runner.invoke(args=["init-db"]).exit_code == 0
 
 
-def test_seed_demo_loads_the_demo_merchant(app, store):
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
+def test_seed_demo_loads_the_demo_merchant_once(app, store):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--members", "30"])
 
     assert result.exit_code == 0, result.output
+    assert "30 members" in result.output
     assert store.get_setting("merchant")["name"]
     assert [b["_id"] for b in store.list_branches()] == ["ari", "asoke", "ratchada", "siam"]
+    purchases = store.db.purchases.count_documents({})
+    again = runner.invoke(args=["seed-demo", "--members", "30"])
+    assert "kept from an earlier run" in again.output
+    assert store.db.purchases.count_documents({}) == purchases
 
 
 def test_check_ledger_reports_a_balance_that_drifted(app, store, member):

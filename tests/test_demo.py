@@ -17,6 +17,7 @@ def test_the_demo_stack_answers_help_typed_in_the_console(tmp_path):
         "DEMO_DB_PORT": str(free_port()),
         "DEMO_WEB_PORT": str(free_port()),
         "DEMO_SIM_PORT": str(free_port()),
+        "DEMO_MEMBERS": "40",  # a small history: this checks the stack, not the seed
     }
     env.pop("MONGODB_URI", None)
 

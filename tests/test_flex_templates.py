@@ -1,10 +1,16 @@
 """Every Flex template renders, parses with the SDK and fits LINE's limits."""
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 import pytest
 from linebot.v3.messaging import FlexMessage
 
 import flex_templates
 from bot import campaigns
+from bot.analytics.kpis import BranchRow, Kpis, Metric, RewardCount
+from bot.analytics.messages import stats_message
+from bot.i18n import translator
 from flex_templates import TemplateError
 
 CAMPAIGN_SAMPLE = {
@@ -82,6 +88,27 @@ SAMPLES = {
         "button_label": "Member card",
         "button_text": "card",
     },
+    "stats_summary": {
+        "hero": None,
+        "merchant": "Cha Samachik",
+        "title": "Last 30 days",
+        "subtitle": "27 Oct 2026 – 25 Nov 2026",
+        "rows": [
+            {"type": "text", "text": "Sales", "weight": "bold", "size": "sm"},
+            {
+                "type": "box",
+                "layout": "horizontal",
+                "contents": [
+                    {"type": "text", "text": "Revenue", "size": "sm", "flex": 5},
+                    {"type": "text", "text": "฿950.00", "size": "sm", "align": "end", "flex": 4},
+                    {"type": "text", "text": "+171.4%", "size": "xs", "align": "end", "flex": 3},
+                ],
+            },
+        ],
+        "note": "Members as of 25/11/2026, 09:45.",
+        "button_label": "Dashboard",
+        "button_text": "/dashboard",
+    },
     "notice": {
         "merchant": "Cha Samachik",
         "title": "ยินดีต้อนรับ",
@@ -152,3 +179,38 @@ def test_an_optional_part_set_to_none_disappears():
 
     assert "hero" not in message["contents"]
     assert len(message["contents"]["body"]["contents"]) == 3  # the stock note is gone too
+
+
+def test_the_stats_summary_fits_line_with_every_row():
+    """The fullest `/stats` summary (eight branches, every section) stays a valid bubble."""
+    metric = Metric(123_456_789, 98_765_432)
+    kpis = Kpis(
+        **{name: metric for name in Kpis.__dataclass_fields__ if name not in _NOT_METRICS},
+        period="12m",
+        branch=None,
+        start=date(2025, 11, 26),
+        end=date(2026, 11, 25),
+        previous_start=date(2024, 11, 26),
+        previous_end=date(2025, 11, 25),
+        has_data=True,
+        members_as_of=None,
+        funnel=[],
+        top_rewards=[RewardCount(f"W{i}", {"default": "ชุดน้ำชายามบ่าย" * 3}, 9, 8) for i in range(5)],
+        rfm_groups={"champions": 500, "loyal": 400, "at_risk": 300, "lost": 200},
+        branches=[
+            BranchRow(f"b{i}", "สาขาสยามสแควร์" * 2, metric, metric, metric, metric)
+            for i in range(8)
+        ],
+        heatmap=[[7] * 24 for _ in range(7)],
+    )
+    for locale in ("th", "en", "zh_Hant"):
+        message = stats_message(translator(locale), kpis, "ร้านชาสมาชิก", BANGKOK, "สยาม", None)
+        assert FlexMessage.from_dict(message)
+
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+_NOT_METRICS = {
+    "period", "branch", "start", "end", "previous_start", "previous_end", "has_data",
+    "members_as_of", "clv_by_group", "clv_by_tier", "funnel", "top_rewards", "rfm_groups",
+    "rfm_grid", "branches", "heatmap", "daily", "sends",
+}  # fmt: skip

@@ -80,6 +80,9 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "score_rfm",
             "run_campaigns",
             "run_journeys",
+            "refresh_member_rollup",
+            "rebuild_rollups",
+            "announce_campaign_results",
         }
     finally:
         worker.shutdown()

@@ -68,6 +68,7 @@ class Demo:
         self.data_dir = data_dir
         self.ports = ports
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.members = os.environ.get("DEMO_MEMBERS", "2000")  # the seeded history's size
         self.log_dir = data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {
@@ -107,7 +108,10 @@ class Demo:
         wait_until(lambda: client.admin.command("ping"), "the dev database")
         say("loading the demo merchant (a four-branch tea shop)…")
         subprocess.run(
-            [str(BIN / "flask"), "--app", "bot", "seed-demo"], cwd=ROOT, env=self.env, check=True
+            [str(BIN / "flask"), "--app", "bot", "seed-demo", "--members", self.members],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
         )
         say("starting the web app, the worker and the LINE simulator…")
         self.start(

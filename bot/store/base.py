@@ -158,6 +158,35 @@ class StoreBase:
             if f"member:{member_id}" in busy:
                 self.update_member(member_id, update)
 
+    def insert_missing(self, collection: str, docs) -> int:
+        """Insert documents in small unordered batches, skipping `_id`s that exist (backfills)."""
+        written, chunk = 0, []
+        for doc in docs:
+            chunk.append(doc)
+            if len(chunk) == FERRETDB_BULK_CHUNK:
+                written += self._insert_chunk(collection, chunk)
+                chunk = []
+        return written + (self._insert_chunk(collection, chunk) if chunk else 0)
+
+    def _insert_chunk(self, collection: str, chunk: list[dict]) -> int:
+        try:
+            return len(self.db[collection].insert_many(chunk, ordered=False).inserted_ids)
+        except BulkWriteError as error:
+            return error.details.get("nInserted", 0)
+
+    def owned(self, collection: str, ids: list, fields: dict | None = None) -> list[dict]:
+        """Documents of `collection` by their `_id`s (a member's purchases, coupons…)."""
+        found: list[dict] = []
+        # The dev server reads a list of up to 1,000 `_id`s through its index.
+        for start in range(0, len(ids), 1000):
+            found += self.db[collection].find({"_id": {"$in": ids[start : start + 1000]}}, fields)
+        return found
+
+    def add_owned(self, member_id: str, field: str, doc_id) -> None:
+        """List a document on its member before it is written: a crash leaves an id
+        that leads nowhere (skipped on reading), never a document the member cannot find."""
+        self.update_member(member_id, {"$addToSet": {field: doc_id}})
+
     def update_member(self, member_id: str, update: dict, condition: dict | None = None):
         """The one way member documents change (see `locked`)."""
         with self.locked(f"member:{member_id}"):

@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from bot.behaviour import derive, visit_update
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import member_groups
 
 
 class PurchaseStore(StoreBase):
@@ -106,21 +107,24 @@ class PurchaseStore(StoreBase):
 
     def rolling_spend(self, member_id: str, since: datetime) -> int:
         """Total of active purchases since `since`, in minor units (tiers)."""
-        rows = list(
-            self.db.purchases.aggregate(
-                [
-                    {
-                        "$match": {
-                            "member_id": member_id,
-                            "status": "active",
-                            "created_at": {"$gte": since},
-                        }
-                    },
-                    {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
-                ]
-            )
+        fields = {"amount": 1, "status": 1, "created_at": 1}
+        return sum(
+            row["amount"]
+            for row in self._member_purchases(member_id, fields)
+            if row["status"] == "active" and row["created_at"] >= since
         )
-        return rows[0]["total"] if rows else 0
+
+    def spend_pages(self, since: datetime):
+        """Pages of (member, active spend since `since`) for every member: one read of each."""
+        active = {"status": "active", "created_at": {"$gte": since}}
+        related = {"purchases": ("purchases", active, {"amount": 1})}
+        for page in member_groups(self.db, {"status": "member"}, {"tier": 1}, related):
+            yield [(doc, sum(p["amount"] for p in owned["purchases"])) for doc, owned in page]
+
+    def _member_purchases(self, member_id: str, fields: dict | None = None) -> list[dict]:
+        """The member's purchases, by the ids listed on them (one `_id` read)."""
+        member = self.db.members.find_one({"_id": member_id}, {"purchase_ids": 1}) or {}
+        return self.owned("purchases", member.get("purchase_ids") or [], fields)
 
     def record_visit(self, member_id: str, purchase: dict) -> None:
         """Count a purchase in the member's stats, then refresh what derives from them.
@@ -132,6 +136,8 @@ class PurchaseStore(StoreBase):
         update.setdefault("$set", {})["last_purchase"] = {
             key: purchase.get(key) for key in ("_id", "amount", "branch", "receipt", "created_at")
         }
+        # Listed with the stats that count it: the member's purchases are read by `_id`.
+        update["$addToSet"] = {"purchase_ids": purchase["_id"]}
         with self.locked(f"member:{member_id}"):
             doc = self.db.members.find_one_and_update(
                 {"_id": member_id, "last_purchase._id": {"$ne": purchase["_id"]}},
@@ -158,8 +164,5 @@ class PurchaseStore(StoreBase):
             )
 
     def active_purchases(self, member_id: str) -> list[dict]:
-        return list(
-            self.db.purchases.find({"member_id": member_id, "status": "active"}).sort(
-                "created_at", ASCENDING
-            )
-        )
+        rows = [row for row in self._member_purchases(member_id) if row["status"] == "active"]
+        return sorted(rows, key=lambda row: row["created_at"])

@@ -1,0 +1,231 @@
+"""Report rollups and the reads campaign reports make (bot/analytics is their only user).
+
+Three rollups stand in for scans of raw purchases and ledger entries (DESIGN §6:
+on the dev server only reads by `_id` are fast, and at 1,000,000 purchases no
+report can afford a scan):
+
+- `rollup_days`, one document per local date (`_id` "2026-05-01"): for each branch
+  a packed string of that day's purchases, `"<purchase>:<member>:<amount>:<hour>"`
+  separated by spaces. Adding a purchase that is already there, or removing one
+  that is not, changes nothing, so redelivered earns and repeated voids count once.
+- `rollup_points`, one document per UTC date: `{"<hour>": {<movement>: points,
+  "rewards": {<reward>: redemptions}}}`, incremented with each new ledger entry
+  (its unique key makes the entry, and so the increment, happen once).
+- `rollup_members`, one snapshot of member counts the worker refreshes.
+
+A crash between a purchase (or ledger entry) and its rollup leaves the rollup one
+behind; `flask --app bot rollups --check` finds that and `rollups` rebuilds them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import bson
+from bson.codec_options import CodecOptions
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from bot.store.base import StoreBase, utcnow
+
+MAX_ATTEMPTS = 50
+STREAM_BATCH = 5000
+CODEC = CodecOptions(tz_aware=True)
+
+
+def purchase_token(purchase: dict) -> str:
+    """A purchase as it is packed in its day's rollup."""
+    return (
+        f"{purchase['_id']}:{purchase['member_id']}:{purchase['amount']}:{purchase['local_hour']}"
+    )
+
+
+def ledger_bucket(entry: dict) -> str:
+    """The rollup field a ledger movement adds to (signed points)."""
+    kind, amount = entry["kind"], entry["amount"]
+    if kind == "adjust":
+        return "adjust_in" if amount > 0 else "adjust_out"
+    if kind == "reverse":
+        return "refund" if amount > 0 else "void"
+    return kind  # earn, bonus, redeem, expire
+
+
+class ReportStore(StoreBase):
+    INDEXES = {
+        "rollup_days": [],  # _id = local date
+        "rollup_points": [],  # _id = UTC date
+        "rollup_members": [],  # _id = "members"
+        "report_notices": [],  # _id = "<kind>:<run>": what the owner was told, once
+        "coupons": [IndexModel([("source.run_id", ASCENDING)])],
+    }
+
+    # -- day rollups (purchases) --------------------------------------------------------
+
+    def roll_purchase(self, purchase: dict, remove: bool = False) -> bool:
+        """Add a purchase to its day's rollup (or take a voided one out); True if it changed."""
+        day, branch = purchase["local_date"], purchase.get("branch") or "_"
+        token = purchase_token(purchase)
+        with self.locked(f"rollup:{day}"):
+            for _attempt in range(MAX_ATTEMPTS):
+                doc = self.db.rollup_days.find_one({"_id": day})
+                tokens = ((doc or {}).get("b") or {}).get(branch, "").split()
+                present = any(t.startswith(f"{purchase['_id']}:") for t in tokens)
+                if present != remove:
+                    return False
+                if remove:
+                    tokens = [t for t in tokens if not t.startswith(f"{purchase['_id']}:")]
+                else:
+                    tokens.append(token)
+                if doc is None:
+                    try:
+                        self.db.rollup_days.insert_one({"_id": day, "b": {branch: token}, "rev": 1})
+                        return True
+                    except DuplicateKeyError:
+                        continue
+                result = self.db.rollup_days.update_one(
+                    {"_id": day, "rev": doc.get("rev", 0)},
+                    {"$set": {f"b.{branch}": " ".join(tokens)}, "$inc": {"rev": 1}},
+                )
+                if result.modified_count == 1:
+                    return True
+        raise RuntimeError(f"could not update the rollup of {day}")
+
+    def day_rollup(self, day: str) -> dict:
+        """branch → packed purchases of one local date (empty if none)."""
+        doc = self.db.rollup_days.find_one({"_id": day})
+        return (doc or {}).get("b") or {}
+
+    def replace_day_rollup(self, day: str, branches: dict[str, str]) -> None:
+        self.db.rollup_days.replace_one(
+            {"_id": day}, {"_id": day, "b": branches, "rev": 0}, upsert=True
+        )
+
+    def day_rollup_dates(self) -> list[str]:
+        return sorted(doc["_id"] for doc in self.db.rollup_days.find({}, {"_id": 1}))
+
+    def delete_day_rollups(self, days: list[str]) -> None:
+        if days:
+            self.db.rollup_days.delete_many({"_id": {"$in": days}})
+
+    # -- points rollups (ledger) ----------------------------------------------------------
+
+    def roll_ledger(self, entry: dict) -> None:
+        """Count a new ledger entry in its UTC day and hour."""
+        at = entry["created_at"].astimezone(UTC)
+        day, hour = at.strftime("%Y-%m-%d"), f"{at.hour:02d}"
+        update = {f"{hour}.{ledger_bucket(entry)}": entry["amount"]}
+        reward = entry.get("reward_id")
+        if reward and entry["kind"] in ("redeem", "reverse"):
+            update[f"{hour}.rewards.{reward}"] = 1 if entry["amount"] < 0 else -1
+        with self.locked(f"rollup:p:{day}"):
+            try:
+                self.db.rollup_points.update_one({"_id": day}, {"$inc": update}, upsert=True)
+            except DuplicateKeyError:  # two first movements of the day at once (MongoDB)
+                self.db.rollup_points.update_one({"_id": day}, {"$inc": update})
+
+    def points_rollups(self) -> list[dict]:
+        """Every day's points document (a few hundred small documents a year)."""
+        return list(self.db.rollup_points.find({}))
+
+    def replace_points_rollups(self, docs: dict[str, dict]) -> None:
+        self.db.rollup_points.delete_many({"_id": {"$nin": list(docs)}})
+        for day, doc in docs.items():
+            self.db.rollup_points.replace_one({"_id": day}, {"_id": day, **doc}, upsert=True)
+
+    # -- member snapshot -------------------------------------------------------------------
+
+    def member_snapshot(self) -> dict | None:
+        return self.db.rollup_members.find_one({"_id": "members"})
+
+    def put_member_snapshot(self, snapshot: dict) -> None:
+        self.db.rollup_members.replace_one(
+            {"_id": "members"}, {**snapshot, "_id": "members"}, upsert=True
+        )
+
+    # -- sources, streamed ------------------------------------------------------------------
+
+    def stream_purchases(self, start: datetime | None = None, end: datetime | None = None):
+        """Active purchases (oldest first), optionally in [start, end), in small fields."""
+        query: dict = {"status": "active"}
+        if start or end:
+            query["created_at"] = {
+                **({"$gte": start} if start else {}),
+                **({"$lt": end} if end else {}),
+            }
+        fields = {
+            "member_id": 1,
+            "amount": 1,
+            "branch": 1,
+            "created_at": 1,
+            "local_date": 1,
+            "local_hour": 1,
+            "coupon": 1,
+        }
+        cursor = self.db.purchases.find(query, fields).sort("created_at", ASCENDING)
+        return self._drained(cursor)
+
+    def stream_ledger(self):
+        fields = {"amount": 1, "kind": 1, "created_at": 1, "reward_id": 1}
+        return self._drained(self.db.ledger.find({}, fields))
+
+    def stream_run_rows(self, campaign_id: str, run_id: str) -> Iterator[dict]:
+        """A run's delivery rows: member, group and status."""
+        query = {"campaign_id": campaign_id, "run_id": run_id}
+        fields = {"member_id": 1, "group": 1, "status": 1, "_id": 0}
+        return self._drained(self.db.deliveries.find(query, fields))
+
+    def _drained(self, cursor) -> Iterator[dict]:
+        """Documents of a cursor; on FerretDB read to the end into a temporary file first.
+
+        On FerretDB's SQLite an open read cursor holds a read transaction that makes
+        every writer (a staff earn in the web process too) wait, so a report must not
+        keep one open while it works (as `member_pages` for members).
+        """
+        cursor = cursor.batch_size(STREAM_BATCH)
+        if not self.serialises_writes:
+            yield from cursor
+            return
+        with tempfile.TemporaryFile() as spool:
+            for doc in cursor:
+                spool.write(bson.encode(doc))
+            spool.seek(0)
+            yield from bson.decode_file_iter(spool, CODEC)
+
+    # -- campaign reads ------------------------------------------------------------------------
+
+    def run_started_at(self, run_id: str) -> datetime | None:
+        """When a run's audience was written: its first batch document."""
+        first = self.db.batches.find_one({"_id": f"{run_id}:b0"}, {"created_at": 1})
+        return first["created_at"] if first else None
+
+    def run_coupons(self, run_id: str) -> list[dict]:
+        fields = {"status": 1, "kind": 1, "value": 1, "purchase_id": 1, "member_id": 1}
+        return list(self.db.coupons.find({"source.run_id": run_id}, fields))
+
+    def coupon_source(self, code: str) -> dict | None:
+        doc = self.db.coupons.find_one({"_id": code}, {"source": 1})
+        return (doc or {}).get("source")
+
+    def purchase_amount(self, purchase_id: str) -> int:
+        doc = self.db.purchases.find_one({"_id": purchase_id}, {"amount": 1, "status": 1})
+        return doc["amount"] if doc and doc.get("status") == "active" else 0
+
+    # -- notices to the owner ---------------------------------------------------------------
+
+    def claim_notice(self, key: str) -> bool:
+        """Reserve a notice once; False if it was claimed before."""
+        try:
+            self.db.report_notices.insert_one({"_id": key, "status": "claimed", "at": utcnow()})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def unfinished_notices(self) -> list[dict]:
+        return list(self.db.report_notices.find({"status": "claimed"}))
+
+    def finish_notice(self, key: str) -> None:
+        self.db.report_notices.update_one(
+            {"_id": key}, {"$set": {"status": "sent", "sent_at": utcnow()}}
+        )
