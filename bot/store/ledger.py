@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
@@ -70,18 +70,7 @@ class LedgerStore(StoreBase):
                     raise InsufficientPointsError(member_id)
                 continue  # the balance moved meanwhile: look again
             seq = member.get("ledger_seq", 0) + 1
-            entry = {
-                **fields,
-                "_id": f"{member_id}:{seq}",
-                "member_id": member_id,
-                "seq": seq,
-                "amount": int(amount),
-                "kind": kind,
-                "key": key,
-                "created_at": utcnow(),
-            }
-            if amount > 0:
-                entry["remaining"] = int(amount)  # a lot; see bot/lots.py
+            entry = self._entry(member_id, seq, amount, kind, key, fields)
             try:
                 self.db.ledger.insert_one(entry)
             except DuplicateKeyError:
@@ -95,6 +84,59 @@ class LedgerStore(StoreBase):
             self._apply(member_id, seq, int(amount))
             return entry, True
         raise LedgerConflictError(f"could not append to the ledger of {member_id}")
+
+    def append_and_update(
+        self,
+        member: dict,
+        amount: int,
+        kind: str,
+        key: str,
+        update: dict,
+        condition: dict,
+        **fields,
+    ) -> tuple[dict | None, dict | None]:
+        """A new movement (none for 0 points) and `update` in one write of the member as
+        read: `member`'s `ledger_seq`, and `condition`, must still hold.
+
+        Returns (entry, the member after). When the member has moved since it was
+        read the member is None and nothing of `update` applies; an entry inserted
+        here is applied by the next append (as after a crash), so the caller can take
+        the long way. For a key that cannot exist yet (a new purchase's).
+        """
+        seq = member.get("ledger_seq", 0)
+        entry = None
+        if amount:
+            entry = self._entry(member["_id"], seq + 1, amount, kind, key, fields)
+            try:
+                self.db.ledger.insert_one(entry)
+            except DuplicateKeyError:
+                return None, None  # another movement came first
+            self._link_key(key, entry["_id"])
+        change = {**update, "$set": {**update.get("$set", {}), "ledger_seq": seq + bool(amount)}}
+        change["$inc"] = {**update.get("$inc", {}), "points": int(amount)}
+        with self.locked(f"member:{member['_id']}"):
+            after = self.db.members.find_one_and_update(
+                {"_id": member["_id"], "ledger_seq": seq, **condition},
+                change,
+                return_document=ReturnDocument.AFTER,
+            )
+        return entry, after
+
+    @staticmethod
+    def _entry(member_id: str, seq: int, amount: int, kind: str, key: str, fields: dict) -> dict:
+        entry = {
+            **fields,
+            "_id": f"{member_id}:{seq}",
+            "member_id": member_id,
+            "seq": seq,
+            "amount": int(amount),
+            "kind": kind,
+            "key": key,
+            "created_at": utcnow(),
+        }
+        if amount > 0:
+            entry["remaining"] = int(amount)  # a lot; see bot/lots.py
+        return entry
 
     def _entry_for_key(self, key: str) -> dict | None:
         link = self.db.ledger_keys.find_one({"_id": key})
