@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 CONNECTIONS = 64  # requests in flight at most; more are late, and count as latency
 TIMEOUT = 10.0  # seconds; LINE itself gives up on a webhook after a few
+_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 def drive(url: str, payloads: list[tuple[bytes, dict]], rate: float) -> list[tuple]:
@@ -33,21 +34,28 @@ def drive(url: str, payloads: list[tuple[bytes, dict]], rate: float) -> list[tup
             if (wait := due - time.perf_counter()) > 0:
                 time.sleep(wait)
             sent = time.perf_counter()
-            try:
-                if connection is None:
-                    connection = http.client.HTTPConnection(
-                        target.hostname, target.port, timeout=TIMEOUT
-                    )
-                body, headers = payloads[index]
-                connection.request("POST", target.path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                status = 0  # refused, reset or timed out: an error
-                if connection is not None:
-                    connection.close()
-                connection = None
+            status = 0  # refused, reset or timed out: an error
+            for _attempt in range(2):
+                reused = connection is not None
+                try:
+                    if connection is None:
+                        connection = http.client.HTTPConnection(
+                            target.hostname, target.port, timeout=TIMEOUT
+                        )
+                    body, headers = payloads[index]
+                    connection.request("POST", target.path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException) as error:
+                    if connection is not None:
+                        connection.close()
+                    connection = None
+                    # The server closed a kept-alive connection while it was idle (it never
+                    # saw the request): once more on a new one, as browsers do.
+                    if not (reused and isinstance(error, _CLOSED_WHILE_IDLE)):
+                        break
             results[index] = (due, sent, time.perf_counter(), status)
         if connection is not None:
             connection.close()
