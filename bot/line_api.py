@@ -26,6 +26,8 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.messaging.rest import RESTResponse
+from urllib3 import Timeout
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST_RECIPIENTS = 500
 MAX_BACKOFF_SECONDS = 30.0
 REQUEST_TIMEOUT = (5, 15)  # connect, read (seconds)
+_URLLIB3_TIMEOUT = Timeout(connect=REQUEST_TIMEOUT[0], read=REQUEST_TIMEOUT[1])
 BOT_INFO_RETRY_SECONDS = 600.0
 # Namespace for retry keys derived from our own ids (webhook event, campaign run).
 RETRY_KEY_NAMESPACE = uuid.UUID("7f1c2a4e-5b8d-4c61-9a0e-3d2f6b1e8c47")
@@ -91,6 +94,14 @@ class LineApi:
         configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
+        # Bodies made by the caller go through the SDK's own connection pool.
+        self._pool = self._client.rest_client.pool_manager
+        self._push_url = f"{base_url.rstrip('/')}/v2/bot/message/push"
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Content-Type": "application/json",
+            "User-Agent": self._client.user_agent,
+        }
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
@@ -120,6 +131,21 @@ class LineApi:
                 request, x_line_retry_key=key, **_timeout()
             ),
         )
+
+    def push_body(self, body: bytes, retry_key: str) -> Delivery:
+        """Push a JSON body the caller made and checked (`{"to": …, "messages": […]}`,
+        e.g. campaign_message.PushBodies): `push` without building SDK models."""
+        headers = {**self._headers, "X-Line-Retry-Key": retry_key}
+
+        def call():
+            response = self._pool.request(
+                "POST", self._push_url, body=body, headers=headers, timeout=_URLLIB3_TIMEOUT
+            )
+            if not 200 <= response.status <= 299:
+                raise ApiException(http_resp=RESTResponse(response))
+            return response
+
+        return self._send_with_key("push", retry_key, call)
 
     def multicast(
         self, user_ids: Sequence[str], messages: Sequence[Message | dict], retry_key: str
