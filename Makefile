@@ -62,9 +62,13 @@ i18n: venv
 	done
 	$(VENV)/bin/pybabel compile -d locale --statistics
 
+# A few minutes in all; bigger sizes by hand (docs/performance.md says how).
 bench: venv devdb
+	$(PY) bench/webhook_load.py
 	$(PY) bench/webhook_throughput.py
 	$(PY) bench/earn_throughput.py
+	$(PY) bench/fanout.py
+	$(PY) bench/segments.py --members 20000 --purchases 200000
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache
