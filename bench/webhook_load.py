@@ -25,6 +25,7 @@ import os
 import random
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -230,6 +231,8 @@ def main() -> None:
     parser.add_argument("--line-latency", type=float, default=0.05, help="seconds per LINE call")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    # Stopped from outside (a timeout): still stop the gunicorns and servers we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     sim = RemoteSimulator(SECRET, TOKEN)
     try:
         with database() as uri:
