@@ -68,7 +68,7 @@ bench: venv devdb
 	$(PY) bench/webhook_throughput.py
 	$(PY) bench/earn_throughput.py
 	$(PY) bench/fanout.py
-	$(PY) bench/segments.py --members 20000 --purchases 200000
+	$(PY) bench/segments.py --members 2000 --purchases 20000
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache
