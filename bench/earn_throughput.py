@@ -149,11 +149,15 @@ def main() -> None:
             f"  {label:<46} {n / times[name]:7.1f} earns/s, "
             f"{trips[name][0]:2d} round trips per earn"
         )
+
+    def ratio(a: int, b: int) -> str:  # mongomock:// sends no commands to count
+        return f"{a / b:.2f}x" if b else "n/a"
+
     print(
         f"  earn full/bound time per earn: {times['full'] / times['bound']:.2f}x "
-        f"(round trips {trips['full'][0] / trips['bound'][0]:.2f}x); "
+        f"(round trips {ratio(trips['full'][0], trips['bound'][0])}); "
         f"against the bound with reports: {times['full'] / times['reports']:.2f}x "
-        f"(round trips {trips['full'][0] / trips['reports'][0]:.2f}x); target <= {TARGET:.0f}x"
+        f"(round trips {ratio(trips['full'][0], trips['reports'][0])}); target <= {TARGET:.0f}x"
     )
     print(
         "  full earn's round trips: " + ", ".join(f"{c} {t} {k}" for (c, t), k in trips["full"][1])
