@@ -226,7 +226,7 @@ def highest(results: dict[int, dict]) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", default="25,50,100,200", help="events per second")
+    parser.add_argument("--rates", default="10,25,50,100,200", help="events per second")
     parser.add_argument("--seconds", type=float, default=8.0, help="at each rate")
     parser.add_argument("--line-latency", type=float, default=0.05, help="seconds per LINE call")
     args = parser.parse_args()

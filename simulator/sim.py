@@ -13,11 +13,14 @@ import hashlib
 import threading
 
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
+import waitress
+from waitress import wasyncore
 
 from simulator import events as ev
 from simulator.openapi import default_validator
 from simulator.platform import Platform, UserState
+
+SERVER_THREADS = 32  # calls answered at once (a campaign sends on up to 32 threads)
 
 
 class Simulator:
@@ -44,25 +47,30 @@ class Simulator:
     # -- server lifecycle ----------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
-        """Serve the Messaging API on a thread (port 0 picks a free port)."""
+        """Serve the Messaging API on a thread (port 0 picks a free port).
+
+        waitress keeps connections alive between calls, as LINE's servers do
+        (werkzeug's development server closes each one, so every call would pay for
+        a new connection, and the simulator for a new thread).
+        """
         from simulator.server import create_server_app  # noqa: PLC0415
 
-        self._server = make_server(
-            host, port, create_server_app(self), threaded=True, request_handler=_QuietHandler
+        self._server = waitress.create_server(
+            create_server_app(self), host=host, port=port, threads=SERVER_THREADS
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         return self
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.task_dispatcher.shutdown()
+            wasyncore.close_all(self._server._map)  # the listener and open connections
+            self._thread.join(5)
             self._server = None
 
     def reset(self) -> None:
@@ -227,13 +235,6 @@ class SimChat:
 
     def bot_leaves(self) -> list[dict]:
         return self.send(ev.other_event("leave", None, source=self.source()))
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log per request: benchmarks send thousands."""
-
-    def log_request(self, *args, **kwargs) -> None:
-        pass
 
 
 def user_id_for(name: str) -> str:
