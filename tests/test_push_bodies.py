@@ -113,7 +113,9 @@ def test_members_receive_their_own_names_through_the_simulator(sim, store, servi
         users.append(user)
     store.put_setting("quiet_hours", ["00:00", "00:00"])
     with time_machine.travel(NOW, tick=False):
-        replies = owner.says("/campaign new Names | audience: optin | text: Hi {first_name}!")
+        replies = owner.says(
+            "/campaign new Names | audience: optin | text: Hi {first_name}! | holdout: 0"
+        )
         owner.taps(replies[-1]["quickReply"]["items"][0]["action"]["data"])
         campaign_jobs.run_due(Sender(store, services.line, services.config, threads=2))
 
