@@ -348,6 +348,8 @@ def main() -> None:
         started = time.perf_counter()
         results[size] = measure(size, args.events, not args.no_gunicorn)
         print(f"{size:,} members measured in {time.perf_counter() - started:.0f}s", flush=True)
+        for name, value in results[size].items():
+            print(f"  {name:<40}{value:>10.3g}", flush=True)
     print()
     met = report(sizes, results)
     print(
