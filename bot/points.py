@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import faultpoints
 from bot.behaviour import stats_from_purchases
 from bot.lots import Holdings, replay
 from bot.member_codes import new_code
@@ -182,6 +183,7 @@ def earn(
         "flag": large_purchase_flag(rules, amount, store.purchase_totals()),
     }
     purchase, created = store.insert_purchase(purchase)
+    faultpoints.reached("earn.after_purchase")
     if purchase["status"] == "active":
         store.record_visit(member["_id"], purchase)
         store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)
