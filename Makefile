@@ -7,15 +7,15 @@ PY := $(VENV)/bin/python
 DEVDB := .bin/devdb
 DEVDB_SRC := $(wildcard tools/devdb/*.go) tools/devdb/go.mod tools/devdb/go.sum
 
-.PHONY: test demo demo-reset devdb venv lint format i18n bench clean
+.PHONY: test demo demo-reset devdb venv lint format i18n bench clean chromium audit
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
-	@echo "make: installing the pinned requirements.txt into $(VENV), first time only: a few minutes, mostly downloads…"
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "make: installing the pinned requirements into $(VENV), first time only: a few minutes, mostly downloads…"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	@echo "make: $(VENV) is ready"
 	touch $@
 
@@ -26,16 +26,22 @@ $(DEVDB): $(DEVDB_SRC) tools/devdb/patch-ferretdb.sh
 	mkdir -p .bin
 	tools/devdb/build.sh $(DEVDB)
 
+# The dashboard's browser test drives Debian's Chromium through Playwright (never
+# `playwright install`: browser downloads are blocked here); fonts for Thai and Chinese.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-thai-tlwg fonts-noto-cjk)
+
 # The suite runs twice: on the dev database server, then (tests that need a real
 # server deselected) on the in-process mongomock:// fallback, which takes the
 # lock-free write path production takes on MongoDB.
-test: venv devdb
+test: venv devdb chromium
 	@echo "make test: lint (ruff)…"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@echo "make test: the suite on the dev database server (about a minute)…"
+	$(PY) tools/audit_deps.py
+	@echo "make test: the suite on the dev database server (a few minutes)…"
 	$(PY) -m pytest -n 2 --dist loadfile -q
-	@echo "make test: the suite again on MONGODB_URI=mongomock:// (about a minute)…"
+	@echo "make test: the suite again on MONGODB_URI=mongomock:// (a minute or two)…"
 	MONGODB_URI=mongomock:// $(PY) -m pytest -n 2 --dist loadfile -q -m "not devdb_only"
 
 demo: venv devdb
@@ -61,6 +67,10 @@ i18n: venv
 	  $(VENV)/bin/pybabel update -i locale/messages.pot -d locale -l $$lang --no-fuzzy-matching --width 100 --ignore-obsolete; \
 	done
 	$(VENV)/bin/pybabel compile -d locale --statistics
+
+# Known vulnerabilities in the pinned requirements (skips, saying so, when offline).
+audit: venv
+	$(PY) tools/audit_deps.py
 
 # A few minutes in all; bigger sizes by hand (docs/performance.md says how).
 bench: venv devdb

@@ -25,7 +25,8 @@ def create_app(config: dict | Config | None = None) -> Flask:
     configure_logging(settings.LOG_LEVEL)
 
     # Imported here so importing `bot` stays cheap and free of side effects.
-    from bot import cli, health, pages, webhook  # noqa: PLC0415
+    from bot import cli, health, media, pages, web, webhook  # noqa: PLC0415
+    from bot.merchants import web as merchant_web  # noqa: PLC0415
     from handlers import build_registry  # noqa: PLC0415
 
     app = Flask(__name__)
@@ -49,7 +50,10 @@ def create_app(config: dict | Config | None = None) -> Flask:
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(media.bp)
     app.register_blueprint(cli.bp)
+    web.init_app(app, production=settings.is_production)
+    merchant_web.install(app, services)
     return app
 
 

@@ -3,7 +3,9 @@
 Raw counters, changed atomically with each purchase: `visits`, `spend` (minor
 units), `first_visit`, `last_visit`, `branches` {code: visits}, `hours`
 {"0".."23": visits}, `weekdays` {"0".."6": visits, Monday = 0}, `visit_dates`
-(local dates of the last 24 visits) and `rev` (bumped on every change).
+(local dates of the last 24 visits), `counted` (ids of the last 24 purchases counted,
+so a purchase finished again — a redelivered `/earn`, an old button — counts once)
+and `rev` (bumped on every change).
 
 Derived fields, recomputed from the raw ones so segments are plain indexed
 finds:
@@ -48,7 +50,8 @@ def visit_update(purchase: dict, sign: int = 1) -> dict:
         update["$min"] = {"stats.first_visit": purchase["created_at"]}
         update["$max"] = {"stats.last_visit": purchase["created_at"]}
         update["$push"] = {
-            "stats.visit_dates": {"$each": [purchase["local_date"]], "$slice": -KEEP_VISIT_DATES}
+            "stats.visit_dates": {"$each": [purchase["local_date"]], "$slice": -KEEP_VISIT_DATES},
+            "stats.counted": {"$each": [purchase["_id"]], "$slice": -KEEP_VISIT_DATES},
         }
     return update
 
@@ -89,7 +92,7 @@ def derive(stats: dict) -> dict:
     derived["avg"] = stats.get("spend", 0) // visits
     derived["top_hour"] = _top(stats.get("hours") or {})
     derived["top_weekday"] = _top(stats.get("weekdays") or {})
-    days = sorted({date.fromisoformat(d) for d in stats.get("visit_dates") or []})
+    days = sorted({date.fromisoformat(d) for d in recent(stats, "visit_dates")})
     if len(days) >= MIN_VISITS_FOR_OVERDUE:
         gaps = [(later - earlier).days for earlier, later in itertools.pairwise(days)]
         median = statistics.median(gaps)
@@ -97,6 +100,15 @@ def derive(stats: dict) -> dict:
         wait = max(OVERDUE_FACTOR * median, MIN_OVERDUE_GAP_DAYS)
         derived["overdue_at"] = stats["last_visit"] + timedelta(days=wait)
     return derived
+
+
+def recent(stats: dict, field: str) -> list:
+    """The last KEEP_VISIT_DATES entries of a list in the stats.
+
+    MongoDB trims them in the `$push` itself (`$slice`); FerretDB 1.24 ignores `$slice`,
+    so the store trims them again with the derived fields (store.purchases._set_derived).
+    """
+    return (stats.get(field) or [])[-KEEP_VISIT_DATES:]
 
 
 def _top(buckets: dict) -> int | None:
@@ -108,7 +120,8 @@ def stats_from_purchases(purchases: list[dict], tz: ZoneInfo) -> dict:
     """Rebuild a member's stats from their active purchases (oldest first)."""
     stats: dict = {"visits": 0, "spend": 0, "branches": {}, "hours": {}, "weekdays": {}}
     dates: list[str] = []
-    for purchase in sorted(purchases, key=lambda p: p["created_at"]):
+    ordered = sorted(purchases, key=lambda p: p["created_at"])
+    for purchase in ordered:
         stats["visits"] += 1
         stats["spend"] += purchase["amount"]
         branch = purchase.get("branch") or "_"
@@ -122,6 +135,7 @@ def stats_from_purchases(purchases: list[dict], tz: ZoneInfo) -> dict:
         stats["last_visit"] = purchase["created_at"]
         dates.append(purchase["local_date"])
     stats["visit_dates"] = dates[-KEEP_VISIT_DATES:]
+    stats["counted"] = [p["_id"] for p in ordered][-KEEP_VISIT_DATES:]
     return {**stats, **derive(stats)}
 
 
@@ -129,7 +143,8 @@ def comparable(stats: dict | None) -> dict:
     """Stats without bookkeeping or zero counters, to compare incremental and rebuilt."""
     if not stats:
         return comparable({"visits": 0, "spend": 0, **derive({})})
-    clean = {k: v for k, v in stats.items() if k != "rev"}
+    clean = {k: v for k, v in stats.items() if k not in ("rev", "counted")}
+    clean["visit_dates"] = recent(stats, "visit_dates")
     for field in ("branches", "hours", "weekdays"):
         clean[field] = {k: v for k, v in (clean.get(field) or {}).items() if v}
     if not clean.get("visits"):

@@ -29,6 +29,7 @@ DELIVERIES = {  # a delivery row's status, as `/campaign show` and the finish no
     "capped": N_("skipped: over the frequency cap"),
     "erased": N_("skipped: erased their data"),
     "cancelled": N_("cancelled"),
+    "quota": N_("not sent: the month's quota ran out"),
 }
 
 

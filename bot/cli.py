@@ -104,3 +104,57 @@ def rebuild_stats(check: bool):
     click.echo(f"{len(differing)} members differed")
     if differing:
         raise SystemExit(1)
+
+
+@bp.cli.group("richmenu")
+def richmenu_group():
+    """Rich menus at LINE: `deploy` the layout, or show its `status`."""
+
+
+MERCHANT_OPTION = click.option(
+    "--merchant", "slug", default=None, help="a merchant's slug (multi-merchant mode)"
+)
+
+
+def _services(slug: str | None):
+    """The app's services, or one merchant's."""
+    if slug is None:
+        return current_app.extensions["samachik"]
+    merchants = current_app.extensions.get("samachik.merchants")
+    services = merchants.services(slug) if merchants else None
+    if services is None:
+        raise click.ClickException(f"no active merchant {slug!r} (see `merchant list`)")
+    return services
+
+
+@richmenu_group.command("deploy")
+@MERCHANT_OPTION
+def richmenu_deploy(slug: str | None):
+    """Create or update every menu, set the guest menu as default, link everyone (idempotent)."""
+    from bot.richmenu import deploy  # noqa: PLC0415 - Pillow drawing only when asked for
+
+    services = _services(slug)
+    try:
+        report = deploy.deploy(services.store, services.line, services.config)
+    except deploy.DeployError as error:
+        click.echo(f"richmenu deploy failed: {error}", err=True)
+        raise SystemExit(1) from None
+    for line in report:
+        click.echo(line)
+
+
+@richmenu_group.command("status")
+@MERCHANT_OPTION
+def richmenu_status(slug: str | None):
+    """What LINE serves now, menu by menu, against the layout."""
+    from bot.line_api import LineApiError  # noqa: PLC0415
+    from bot.richmenu import deploy  # noqa: PLC0415
+
+    services = _services(slug)
+    try:
+        report = deploy.status(services.store, services.line, services.config)
+    except LineApiError as error:
+        click.echo(f"richmenu status failed: LINE said {error.said()}", err=True)
+        raise SystemExit(1) from None
+    for line in report:
+        click.echo(line)

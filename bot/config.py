@@ -18,6 +18,7 @@ REQUIRED_IN_PRODUCTION = (
     "PUBLIC_BASE_URL",
     "SECRET_KEY",
 )
+CHANNEL_SETTINGS = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
 LOCAL_DEFAULTS = {
     "LINE_CHANNEL_SECRET": "local-channel-secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "local-access-token",
@@ -45,12 +46,23 @@ class Config:
     ADMIN_LINE_USER_IDS: frozenset[str] = field(default_factory=frozenset)
     TIMEZONE: str = "Asia/Bangkok"
     DEFAULT_LOCALE: str = "th"
+    # The account's basic id ("@123abcde") for LINE links in QR codes; empty: asked
+    # from the Messaging API (GET /v2/bot/info) once per process.
+    LINE_BOT_BASIC_ID: str = ""
     # Operational knobs with safe defaults; documented in the README.
     MONGODB_TIMEOUT_MS: int = 3000
     WEBHOOK_MAX_BYTES: int = 1024 * 1024
     LINE_API_MAX_ATTEMPTS: int = 5
     LINE_API_BACKOFF_SECONDS: float = 0.5
     LOG_LEVEL: str = "INFO"
+    # Multi-merchant mode (README "Many merchants"): set, it turns the mode on and its
+    # comma-separated secrets (newest first) encrypt the merchants' LINE credentials.
+    MERCHANT_KEYS_SECRET: str = ""
+    MERCHANT_CACHE_SECONDS: float = 10.0
+    WORKER_THREADS: int = 8
+    # Set on a merchant's own copy of the config (bot.merchants), empty for the environment's.
+    MERCHANT_SLUG: str = ""
+    RATE_LIMIT_PER_MINUTE: int = 30  # messages and taps per LINE user; 0 turns it off
 
     @property
     def tz(self) -> ZoneInfo:
@@ -59,6 +71,10 @@ class Config:
     @property
     def is_production(self) -> bool:
         return self.APP_ENV == "production"
+
+    @property
+    def multi_merchant(self) -> bool:
+        return bool(self.MERCHANT_KEYS_SECRET)
 
 
 def _split_ids(value: str | frozenset | list | tuple) -> frozenset[str]:
@@ -80,6 +96,10 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
         raise ConfigError("MONGODB_URI is required (a mongodb:// URI)")
     for name in REQUIRED_IN_PRODUCTION:
         if not source.get(name):
+            if name in CHANNEL_SETTINGS and source.get("MERCHANT_KEYS_SECRET"):
+                # Multi-merchant mode: channels are merchant records; /callback is off.
+                source[name] = ""
+                continue
             if app_env == "production":
                 raise ConfigError(f"{name} is required")
             source[name] = LOCAL_DEFAULTS[name]
@@ -87,7 +107,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     known = {f.name: f for f in fields(Config)}
     values = {}
     for name, spec in known.items():
-        if name not in source:
+        if name not in source or name == "MERCHANT_SLUG":
             continue
         raw = source[name]
         try:
@@ -125,5 +145,9 @@ def _check(config: Config) -> None:
         raise ConfigError("PUBLIC_BASE_URL must start with https:// (LINE only fetches https)")
     if config.LOG_LEVEL.upper() not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if config.WORKER_THREADS < 1:
+        raise ConfigError("WORKER_THREADS must be at least 1")
     if config.LINE_API_MAX_ATTEMPTS < 1:
         raise ConfigError("LINE_API_MAX_ATTEMPTS must be at least 1")
+    if config.RATE_LIMIT_PER_MINUTE < 0:
+        raise ConfigError("RATE_LIMIT_PER_MINUTE must be 0 (off) or more")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import parse_qsl
@@ -27,6 +28,13 @@ class Services:
     registry: Registry
 
 
+def current_services() -> Services:
+    """This request's merchant: the one its URL names (multi-merchant), else the app's."""
+    from flask import current_app, g  # noqa: PLC0415 - handlers and jobs run without Flask
+
+    return g.get("samachik_services") or current_app.extensions["samachik"]
+
+
 @dataclass
 class Context:
     services: Services
@@ -38,6 +46,8 @@ class Context:
     audit: dict = field(default_factory=dict)
     # Pushes to other users (e.g. the member a staff earn was for), sent after the reply.
     outbox: list[tuple[str, list, str]] = field(default_factory=list)
+    # Work that need not hold up the reply (e.g. linking a rich menu), run after it.
+    after_reply: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def user_id(self) -> str | None:

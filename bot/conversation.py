@@ -1,4 +1,4 @@
-"""Multi-step chat conversations (signup, edit, erase): how long they may idle."""
+"""Multi-step chat conversations (signup, edit, erase, owner forms): how long they may idle."""
 
 from __future__ import annotations
 

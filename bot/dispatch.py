@@ -6,7 +6,9 @@ import logging
 import time
 import traceback
 
-from bot import private_chat
+from pymongo.errors import PyMongoError
+
+from bot import private_chat, ratelimit
 from bot.context import Context, Services
 from bot.conversation import is_expired
 from bot.line_api import LineApiError, retry_key_for
@@ -44,7 +46,9 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
 
     ctx = Context(services, event, raw)
     try:
-        replies = route(ctx)
+        replies = ratelimit.refusal(ctx)
+        if replies is None:
+            replies = route(ctx)
     except Exception as exc:  # noqa: BLE001 - any handler bug must not lose the event
         log.error(
             "handler for %s event %s failed; released for redelivery\n%s",
@@ -53,11 +57,14 @@ def handle_event(services: Services, event: object, raw: dict) -> str:
             safe_traceback(exc),
         )
         services.store.release_event(event_id)
-        return "failed"
+        # The database failing is worth LINE's redelivery (webhook answers 500);
+        # a bug in a handler would fail again, so that event is only released.
+        return "unavailable" if isinstance(exc, PyMongoError) else "failed"
     services.store.finish_event(event_id)
     if replies:
         send_reply(services, raw, replies)
     send_notifications(services, ctx.outbox)
+    run_after_reply(ctx.after_reply)
     return "handled"
 
 
@@ -163,6 +170,10 @@ def run_command(ctx: Context, match) -> list:
     if not match.allowed:
         if command.audited:
             _audit(ctx, command, "denied")
+        refusal_hook = ctx.services.registry.refusal
+        custom = refusal_hook(ctx, command) if refusal_hook else None
+        if custom:
+            return custom
         refusal = ctx._("Sorry, you are not allowed to use %(command)s.", command=command.name)
         return [text_message(refusal)]
     if not command.audited:
@@ -219,6 +230,15 @@ def send_notifications(services: Services, outbox: list) -> None:
             services.line.push(user_id, messages, retry_key=retry_key_for("notify", key))
         except LineApiError as error:
             log.warning("notification push failed: %s", error)
+
+
+def run_after_reply(tasks: list) -> None:
+    """Work a handler left for after the reply; a failure is logged, never re-run here."""
+    for task in tasks:
+        try:
+            task()
+        except Exception as exc:  # noqa: BLE001 - the event is handled; its reply is sent
+            log.error("after-reply task failed\n%s", safe_traceback(exc))
 
 
 def safe_traceback(exc: BaseException) -> str:

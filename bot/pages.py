@@ -6,14 +6,14 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
     url_for,
 )
 
-from bot import export, links, privacy, qr
+from bot import export, links, privacy, private_chat, qr
+from bot.context import current_services
 from bot.i18n import LOCALES, normalise_locale, translator
 from bot.profile_fields import FIELD_LABELS
 
@@ -23,7 +23,7 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 @bp.get("/privacy")
 def privacy_notice():
     """The full privacy notice, in the language asked for (?lang=th|en|zh_Hant)."""
-    services = current_app.extensions["samachik"]
+    services = current_services()
     wanted = request.args.get("lang", "")
     locale = (
         wanted if wanted in LOCALES else normalise_locale(wanted, services.config.DEFAULT_LOCALE)
@@ -49,7 +49,7 @@ PRIVATE_HEADERS = {
 
 def _member_copy(token: str) -> dict:
     """The member's copy for a valid, unexpired export token; 404 otherwise."""
-    services = current_app.extensions["samachik"]
+    services = current_services()
     member_id = links.member_from_export_token(services.config, token)
     copy = export.member_copy(services.store, services.config, member_id) if member_id else None
     if copy is None:
@@ -61,15 +61,15 @@ def _member_copy(token: str) -> dict:
 def my_data_page(token: str):
     """The member's data as a page in their language; the signed link expires in an hour."""
     copy = _member_copy(token)
-    config = current_app.extensions["samachik"].config
+    config = current_services().config
     t = translator(copy["language"])
     page = render_template(
         "my_data.html",
         _=t._,
         copy=copy,
         lang=t.locale,
-        download_url=url_for("pages.my_data_download", token=token),
-        privacy_url=url_for("pages.privacy_notice", lang=t.locale),
+        download_url=url_for(".my_data_download", token=token),
+        privacy_url=url_for(".privacy_notice", lang=t.locale),
         fields=list(FIELD_LABELS.items()),
         **export.formatters(t, config.tz),
     )
@@ -88,16 +88,22 @@ def my_data_download(token: str):
 
 @bp.get("/qr/<token>.png")
 def qr_image(token: str):
-    """The member card's QR; genuine tokens only, expired ones still render (LINE may re-fetch)."""
-    services = current_app.extensions["samachik"]
+    """A card's or code's QR; genuine tokens only, expired ones still render (LINE may re-fetch).
+
+    It holds the LINE link that types the staff command into the shop's chat;
+    while the account's basic id is unknown (LINE unreachable), the bare token.
+    """
+    services = current_services()
     secret = services.config.SECRET_KEY
     prefix = qr.REDEMPTION_PREFIX if qr.looks_like_token(token, qr.REDEMPTION_PREFIX) else qr.PREFIX
     try:
         qr.read_token(secret, token, check_expiry=False, prefix=prefix)
     except qr.TokenError:
         abort(404)
+    basic_id = services.config.LINE_BOT_BASIC_ID or services.line.basic_id()
+    content = private_chat.chat_link(basic_id, qr.counter_command(token)) if basic_id else token
     return Response(
-        qr.png(token),
+        qr.png(content),
         mimetype="image/png",
         headers={"Cache-Control": f"public, max-age={qr.LIFETIME_SECONDS}"},
     )
@@ -106,7 +112,7 @@ def qr_image(token: str):
 @bp.get("/r/<token>")
 def tracked_link(token: str):
     """A campaign link: count the click for its delivery, then go to the target."""
-    services = current_app.extensions["samachik"]
+    services = current_services()
     try:
         subject = qr.read_token(services.config.SECRET_KEY, token, prefix="SML1")
     except qr.TokenError:

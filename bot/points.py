@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import faultpoints
 from bot.behaviour import after_visit, stats_from_purchases
 from bot.lots import Holdings, replay
 from bot.member_codes import new_code
@@ -184,6 +185,7 @@ def earn(
         "flag": large_purchase_flag(rules, amount, store.purchase_totals()),
     }
     purchase, created = store.insert_purchase(purchase)
+    faultpoints.reached("earn.after_purchase")
     counted = None  # the member after a new purchase was counted in one write
     if purchase["status"] == "active":
         store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)

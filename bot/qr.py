@@ -8,6 +8,11 @@ The signature is HMAC-SHA256 over `SMC1.<member id>.<expiry>` with SECRET_KEY,
 base64url without padding, first 22 characters (132 bits). Tokens live for
 five minutes, so a screenshot of a card cannot be used later; the card has a
 refresh button.
+
+The QR image holds a LINE link rather than the bare token (DESIGN §7): scanned
+with LINE's own QR reader it opens the shop's chat with the staff command
+typed — `/earn <token> ` for a card (the cashier adds the amount), `/use
+<token>` for a reward or coupon code — so the counter needs no other app.
 """
 
 from __future__ import annotations
@@ -94,11 +99,18 @@ def expires_at(token: str) -> int:
     return int(token.split(".")[2])
 
 
+def counter_command(token: str) -> str:
+    """What the cashier's chat should hold after scanning: the command for this token."""
+    if looks_like_token(token, REDEMPTION_PREFIX):
+        return f"/use {token}"
+    return f"/earn {token} "  # the cashier types the amount after it
+
+
 @functools.lru_cache(maxsize=512)
-def png(token: str) -> bytes:
-    """The QR image for a token (cached: a card is fetched by LINE more than once)."""
+def png(content: str) -> bytes:
+    """The QR image of a text (cached: a card is fetched by LINE more than once)."""
     image = qrcode.make(
-        token, box_size=8, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M
+        content, box_size=8, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M
     )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -68,6 +68,7 @@ class Registry:
     flows: dict[str, Handler] = field(default_factory=dict)
     postbacks: dict[str, Handler] = field(default_factory=dict)
     fallback: Handler | None = None
+    refusal: Handler | None = None  # (ctx, command) -> replies, or None for the usual refusal
     _by_keyword: dict[str, Command] = field(default_factory=dict)
 
     def on_event(self, event_type: str) -> Callable[[Handler], Handler]:
@@ -131,6 +132,11 @@ class Registry:
     def on_unknown_text(self, handler: Handler) -> Handler:
         """Register what answers text that matches no command."""
         self.fallback = handler
+        return handler
+
+    def on_refused(self, handler: Handler) -> Handler:
+        """Register what may answer a command the sender is not allowed to run."""
+        self.refusal = handler
         return handler
 
     def find_command(self, text: str, role: Role) -> Match | None:

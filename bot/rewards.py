@@ -1,7 +1,8 @@
 """Redeeming rewards and using coupons: stock, points and codes that count once.
 
 A redemption is a small state machine kept on its document, so a crash at any
-step can be undone by the cleanup job:
+step can be finished by LINE's redelivery of the confirmation (every step happens
+once, however often it runs) or undone by the cleanup job:
 
     pending ──limit slot──stock taken──points debited──▶ issued ──/use──▶ used
        │                                                  └──15 min──▶ expired
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import points
+from bot import faultpoints, points
 from bot.member_codes import new_code
 from bot.store import InsufficientPointsError, Store, utcnow
 
 REDEMPTION_MINUTES_DEFAULT = 15
-STALE_PENDING = timedelta(minutes=2)
+# Longer than a dead process's webhook claim lasts (bot/store/events.py: STALE_CLAIM),
+# so LINE's redelivery can finish an interrupted redemption before it is undone.
+STALE_PENDING = timedelta(minutes=10)
 COUPON_KINDS = ("percent", "amount", "bogo", "free")
 CODE_LENGTH = 7  # after the one-letter prefix: R… redemptions, C… coupons
 
@@ -56,8 +59,14 @@ class RedeemResult:
     missing: int = 0
 
 
-def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -> RedeemResult:
-    """Confirmed redemption: stock and points taken once, or nothing at all."""
+def redeem(
+    store: Store, member: dict, reward_id: str, nonce: str, today: str, event: str | None = None
+) -> RedeemResult:
+    """Confirmed redemption: stock and points taken once, or nothing at all.
+
+    `event` is the webhook event of the confirmation: LINE redelivering it after the
+    process handling it died finishes that redemption (each step happens once).
+    """
     reward = store.reward(reward_id)
     if reward is None or not is_live(reward, today):
         return RedeemResult(None, "unavailable")
@@ -67,6 +76,7 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
         {
             "_id": code,
             "key": key,
+            "event": event,
             "member_id": member["_id"],
             "reward_id": reward_id,
             "reward_names": reward.get("names", {}),
@@ -77,15 +87,36 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
     )
     if redemption["_id"] != code:  # this confirmation was seen before
         if redemption["status"] == "pending":
+            if event and redemption.get("event") == event and _take_over(store, redemption):
+                return _complete(store, reward, member, redemption)
             return RedeemResult(redemption, "busy")
+        if redemption["status"] == "failed" and not redemption.get("reason"):
+            return RedeemResult(redemption, "interrupted")  # undone by the cleanup job
         return RedeemResult(redemption, redemption.get("reason"))
+    return _complete(store, reward, member, redemption)
+
+
+def _take_over(store: Store, redemption: dict) -> bool:
+    """Resume a redemption whose process died: restart its clock unless the cleanup won."""
+    taken = store.set_redemption(
+        redemption["_id"], {"created_at": utcnow()}, "pending", redemption["created_at"]
+    )
+    return taken is not None
+
+
+def _complete(store: Store, reward: dict, member: dict, redemption: dict) -> RedeemResult:
+    """The steps of a pending redemption, each of which happens once however often run."""
+    code = redemption["_id"]
     if not _within_limit(store, reward, member["_id"], code):
         _fail(store, code, "limit")
         return RedeemResult(None, "limit")
-    if not store.take_stock(reward_id):
-        _fail(store, code, "out-of-stock")
-        return RedeemResult(None, "out-of-stock")
-    store.set_redemption(code, {"stock_taken": True}, "pending")
+    if not redemption.get("stock_taken"):
+        if not store.take_stock(reward["_id"], code):
+            _fail(store, code, "out-of-stock")
+            return RedeemResult(None, "out-of-stock")
+        faultpoints.reached("redeem.after_stock")
+        store.set_redemption(code, {"stock_taken": True}, "pending")
+    store.stock_recorded(reward["_id"], code)
     try:
         points.debit(
             store,
@@ -95,12 +126,13 @@ def redeem(store: Store, member: dict, reward_id: str, nonce: str, today: str) -
             f"redeem:{code}",
             guard=True,
             redemption=code,
-            reward_id=reward_id,
+            reward_id=reward["_id"],
         )
     except InsufficientPointsError:
         _fail(store, code, "insufficient")
         balance = store.member_by_id(member["_id"])["points"]
         return RedeemResult(None, "insufficient", missing=reward["points"] - balance)
+    faultpoints.reached("redeem.after_debit")
     issued = store.set_redemption(code, {"status": "issued", "issued_at": utcnow()}, "pending")
     return RedeemResult(issued)
 
@@ -114,8 +146,8 @@ def _fail(store: Store, code: str, reason: str) -> None:
     failed = store.set_redemption(code, {"status": "failed", "reason": reason}, "pending")
     if failed is None:
         return  # the cleanup job undid it already
-    if failed.get("stock_taken"):
-        store.return_stock(failed["reward_id"])
+    if failed.get("stock_taken") or store.stock_held_by(failed["reward_id"], code):
+        store.return_stock(failed["reward_id"], code)
     store.release_slot(code)
 
 
@@ -137,7 +169,10 @@ def _within_limit(store: Store, reward: dict, member_id: str, code: str) -> bool
 def undo(store: Store, redemption: dict, status: str, tz: ZoneInfo) -> bool:
     """Expire or fail a redemption once: give back its points and its stock."""
     was = "issued" if status == "expired" else "pending"
-    moved = store.set_redemption(redemption["_id"], {"status": status, "undone_at": utcnow()}, was)
+    # An interrupted one only if nobody resumed it since it was found (see `_take_over`).
+    started = redemption["created_at"] if status == "failed" else None
+    changes = {"status": status, "undone_at": utcnow()}
+    moved = store.set_redemption(redemption["_id"], changes, was, started)
     if moved is None:
         return False
     debited = any(
@@ -154,8 +189,8 @@ def undo(store: Store, redemption: dict, status: str, tz: ZoneInfo) -> bool:
             redemption=redemption["_id"],
             reward_id=redemption["reward_id"],
         )
-    if moved.get("stock_taken"):
-        store.return_stock(redemption["reward_id"])
+    if moved.get("stock_taken") or store.stock_held_by(moved["reward_id"], moved["_id"]):
+        store.return_stock(redemption["reward_id"], redemption["_id"])
     store.release_slot(redemption["_id"])  # an expired or failed code no longer counts
     return True
 

@@ -38,6 +38,10 @@ READ_AHEAD = 32  # batches fetched ahead: rides out a slow read; ~1 MB
 BATCH_ATTEMPTS = 5  # a batch LINE keeps refusing with 429/5xx fails after this many runs
 
 
+class QuotaExhaustedError(Exception):
+    """LINE refused a send because the month's quota is used up: the run stopped there."""
+
+
 @dataclass
 class Sender:
     store: Store
@@ -83,6 +87,7 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
         prepare = functools.partial(_prepare_multicast, message=message)
     in_flight: deque = deque()
     recorded = []
+    quota = threading.Event()  # set by a call LINE refused for the month's quota
     # A reader thread fetches batches ahead and a writer thread closes them, so this
     # thread only prepares and hands out calls; each batch is written by one thread.
     with (
@@ -94,14 +99,14 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
         while numbers or ahead:
             while numbers and len(ahead) < READ_AHEAD:
                 ahead.append(reader.submit(store.batch_to_send, run_id, numbers.popleft()))
-            if should_stop():
+            if should_stop() or quota.is_set():
                 break
             batch = ahead.popleft().result()
             if batch is None:
                 continue
             calls = prepare(sender, campaign, batch)
             for call in calls:
-                call.future = pool.submit(_call, sender.line, limiter, *call.request)
+                call.future = pool.submit(_call, sender.line, limiter, quota, *call.request)
             in_flight.append((batch, calls))
             calls_ahead = sender.threads * CALLS_AHEAD_PER_THREAD
             while in_flight and (
@@ -112,7 +117,10 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
                 recorded.append(writer.submit(_record, sender, *in_flight.popleft()))
         while in_flight:
             recorded.append(writer.submit(_record, sender, *in_flight.popleft()))
-    return sum(done.result() for done in recorded)
+    closed = sum(done.result() for done in recorded)
+    if quota.is_set():
+        raise QuotaExhaustedError(run_id)
+    return closed
 
 
 def _prepare_multicast(sender: Sender, campaign: dict, batch: dict, message: Message) -> list:
@@ -170,20 +178,26 @@ def _campaign_coupon(store: Store, campaign: dict, member_id: str, delivery_id: 
     return coupon
 
 
-def _call(line: LineApi, limiter: RateLimiter, endpoint: str, to, messages, key):
+def _call(line: LineApi, limiter: RateLimiter, quota, endpoint: str, to, messages, key):
     """Runs on a pool thread: one LINE call, its failure returned rather than raised."""
+    if quota.is_set():  # the month's quota ran out meanwhile: do not even ask
+        return LineApiError("monthly quota used up", status=429, quota=True)
     limiter.acquire()
     try:
         if endpoint == "multicast":
             result = line.multicast(to, messages, retry_key=key)
-            return result.failed[0][1] if result.failed else None
-        line.push_body(messages, retry_key=key)  # a body made by PushBodies
-        return None
-    except LineApiError as error:
-        return error
+            error = result.failed[0][1] if result.failed else None
+        else:
+            line.push_body(messages, retry_key=key)  # a body made by PushBodies
+            error = None
+    except LineApiError as refused:
+        error = refused
     except Exception as error:  # a message LINE could never take: fail it, not the run
         log.exception("campaign call failed before reaching LINE")
         return LineApiError(type(error).__name__, permanent=True)
+    if error is not None and error.quota:
+        quota.set()
+    return error
 
 
 @dataclass
@@ -217,6 +231,9 @@ def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
     for call in calls:
         error = call.future.result()
         if error is None:
+            continue
+        if error.quota:  # not sent, and the run stops (jobs/campaign_jobs.py)
+            exceptions.update(dict.fromkeys(call.member_ids, "quota"))
             continue
         if not error.permanent:
             waiting += call.member_ids

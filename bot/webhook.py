@@ -18,12 +18,32 @@ bp = Blueprint("webhook", __name__)
 # LINE's deepest event (a message with mentions) nests about 7 levels; the
 # margin allows for LINE's additions while refusing pathological bodies.
 MAX_DEPTH = 32
+# What dispatch says when the event should come again: see `callback`.
+RETRY_LATER = {"unavailable", "skipped-busy"}
 
 
 @bp.post("/callback")
 def callback():
     """Receive LINE's webhook: 400 unsigned or malformed, 413 oversized, else 200."""
     services = current_app.extensions["samachik"]
+    if not services.config.LINE_CHANNEL_SECRET:
+        return "no channel here: this deployment serves /callback/<merchant>", 404
+    return receive(services)
+
+
+@bp.post("/callback/<slug>")
+def merchant_callback(slug: str):
+    """One merchant's webhook (multi-merchant mode); 404 for unknown or disabled ones."""
+    merchants = current_app.extensions.get("samachik.merchants")
+    # Resolved before the body is read: nobody can make us buffer bodies for no merchant.
+    services = merchants.services(slug) if merchants else None
+    if services is None:
+        return "unknown merchant", 404
+    return receive(services)
+
+
+def receive(services) -> tuple[str, int]:
+    """Verify and handle one webhook request for the channel of `services`."""
     signature = request.headers.get("X-Line-Signature", "")
     if not signature:
         return "missing signature", 400
@@ -47,6 +67,7 @@ def callback():
         log.warning("webhook rejected: signed but malformed body")
         return "malformed body", 400
 
+    outcomes = set()
     for raw in raw_events:
         wrong = event_shape.problem(raw)
         if wrong:
@@ -55,10 +76,13 @@ def callback():
             kind = raw.get("type") if isinstance(raw, dict) else None
             log.warning("dropping a %.64s event with malformed fields: %s", kind, wrong)
             continue
-        dispatch.handle_event(services, sdk_event(raw), raw)
-    # After a valid signature we always answer 200, even for events we do not
-    # understand or whose handler failed: LINE would otherwise redeliver or
-    # flag the webhook, and failed events are released for its redelivery.
+        outcomes.add(dispatch.handle_event(services, sdk_event(raw), raw))
+    if outcomes & RETRY_LATER:
+        # The database failed, or an event is claimed by a process that may have died
+        # mid-way: LINE redelivers the body (the events it handled are skipped then).
+        return "try again later", 500
+    # After a valid signature we otherwise answer 200, even for events we do not
+    # understand or whose handler had a bug: LINE would redeliver them in vain.
     return "OK", 200
 
 

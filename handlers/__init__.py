@@ -5,10 +5,12 @@ from handlers import (
     campaigns,
     card,
     catalogue,
+    dashboard,
     earn,
     follow,
     help,
     journeys,
+    menus,
     privacy,
     profile,
     reports,
@@ -34,7 +36,9 @@ AREAS = (
     campaigns,
     journeys,
     reports,
+    dashboard,
     help,
+    menus,  # after help: it wraps help's answer to unknown text
 )
 
 

@@ -11,7 +11,7 @@ from bot.messages import tap, text
 from bot.registry import Registry, Role
 from bot.segments import Clock, compile_filters
 from bot.store import utcnow
-from handlers import reports
+from handlers import reports, wizard
 
 USAGE = N_(
     "Usage: /campaign new <name> | audience: <segment or filters> | text: <message> "
@@ -32,7 +32,7 @@ def register(registry: Registry) -> None:
         usage=N_("new … | list | show | test | pause | resume | cancel <id>"),
     )(campaign)
     registry.on_postback("campaign_ok")(confirm)
-    registry.flow("campaign")(wizard_answer)
+    wizard.register(registry, FORM)
 
 
 def campaign(ctx: Context) -> list:
@@ -40,7 +40,7 @@ def campaign(ctx: Context) -> list:
     action = ctx.args[0].lower() if ctx.args else ""
     if action == "new":
         spec = ctx.text.split(None, 2)[2] if len(ctx.text.split(None, 2)) > 2 else ""
-        return new(ctx, spec) if spec else start_wizard(ctx)
+        return new(ctx, spec) if spec else wizard.start(ctx, FORM)
     if action == "list":
         return [text(_list(ctx))]
     if action in ("quiet", "cap"):
@@ -57,13 +57,17 @@ def campaign(ctx: Context) -> list:
     return [text(ctx._(USAGE))]
 
 
-def new(ctx: Context, spec: str) -> list:
-    """Draft a campaign, show its audience and a preview; the owner confirms."""
+def new(ctx: Context, spec: str, image: str | None = None) -> list:
+    """Draft a campaign, show its audience and a preview; the owner confirms.
+
+    `image`: a photo the owner sent to the step-by-step form (our own URL)."""
     now = utcnow()
     try:
         fields = campaigns.parse_spec(spec, ctx.store, now, ctx.config.tz)
     except (SpecError, ValueError) as problem:
         return _refusal(ctx, problem)
+    if image:
+        fields["content"]["image"] = image
     campaign_id = campaigns.new_campaign_id()
     draft = {"_id": campaign_id, **fields, "status": "draft", "created_by": ctx.user_id}
     try:  # rendered before the draft is stored, so a message LINE would refuse leaves none
@@ -94,11 +98,15 @@ def new(ctx: Context, spec: str) -> list:
 def _refusal(ctx: Context, problem: ValueError, usage: bool = True) -> list:
     """What part of a spec was wrong, and what is allowed there (else the usage)."""
     ctx.audit["result"] = "usage"
+    return [text(_refusal_text(ctx, problem, usage))]
+
+
+def _refusal_text(ctx: Context, problem: ValueError, usage: bool) -> str:
     part = getattr(problem, "part", str(problem))
     hint = getattr(problem, "hint", None)
     allowed = ctx._(campaigns.HINTS[hint]) if hint else ctx._(USAGE) if usage else None
     lines = [ctx._("I don't understand “%(part)s”.", part=part), allowed]
-    return [text("\n".join(line for line in lines if line))]
+    return "\n".join(line for line in lines if line)
 
 
 def _preview(ctx: Context, campaign: dict, kind: str) -> dict:
@@ -298,20 +306,6 @@ def _when(ctx: Context, campaign: dict) -> str:
 
 # -- the step-by-step form of `/campaign new` ------------------------------------------------
 
-WIZARD_STEPS = (
-    "name",
-    "audience",
-    "template",
-    "title",
-    "text",
-    "image",
-    "link",
-    "coupon",
-    "holdout",
-    "when",
-    "window",
-)
-OPTIONAL = {"image", "link", "coupon"}
 QUESTIONS = {
     "name": N_("New campaign. What is its name?"),
     "audience": N_(
@@ -320,7 +314,7 @@ QUESTIONS = {
     "template": N_("Which layout?"),
     "title": N_("The title?"),
     "text": N_("The message? You can use {first_name} {points} {tier} {coupon_code} {expires}."),
-    "image": N_("An image URL (https://…), or skip."),
+    "image": N_("An image: send a photo, or type its URL (https://…), or skip."),
     "link": N_("A button: “<label> https://…”, or skip."),
     "coupon": N_(
         "A coupon for each member, e.g. “percent 20 14” (kind, value, days valid), or skip."
@@ -335,47 +329,17 @@ SUGGESTIONS = {
     "when": ["now"],
     "window": ["7", "14", "30"],
 }
+OPTIONAL = {"image", "link", "coupon"}
 
 
-def start_wizard(ctx: Context) -> list:
-    """`/campaign new` alone: one question at a time, ending in the preview."""
-    member = ctx.ensure_member()
-    ctx.store.set_conversation(
-        member["_id"], {"flow": "campaign", "step": "name", "answers": {}, "started_at": utcnow()}
-    )
-    return _ask(ctx, "name")
-
-
-def wizard_answer(ctx: Context) -> list:
-    """Check one answer, then ask the next question or show the preview."""
-    conversation = ctx.conversation
-    step, answers = conversation["step"], dict(conversation["answers"])
-    answer = ctx.text.strip()
-    if answer.lower() in ("cancel", "ยกเลิก", "取消"):
-        ctx.store.clear_conversation(ctx.member["_id"])
-        return [text(ctx._("Nothing was created."))]
-    if not answer:
-        return _ask(ctx, step)
-    if step in OPTIONAL and answer.lower() == "skip":
-        answer = ""
-    problem = _check(ctx, step, answer, answers)
-    if problem:
-        return [*_refusal(ctx, problem, usage=False), *_ask(ctx, step)]
-    answers[step] = answer
-    following = WIZARD_STEPS.index(step) + 1
-    if following < len(WIZARD_STEPS):
-        next_step = WIZARD_STEPS[following]
-        ctx.store.set_conversation(
-            ctx.member["_id"], {**conversation, "step": next_step, "answers": answers}
-        )
-        return _ask(ctx, next_step)
-    ctx.store.clear_conversation(ctx.member["_id"])
-    return new(ctx, _spec(answers))
+def _finish_wizard(ctx: Context, answers: dict) -> list:
+    """The answers as a one-line spec, drafted like `/campaign new <spec>` (preview, Confirm)."""
+    return new(ctx, _spec(answers), image=answers.get("image"))
 
 
 def _spec(answers: dict) -> str:
     parts = [answers["name"]]
-    for key in ("audience", "template", "title", "text", "image", "coupon", "holdout", "window"):
+    for key in ("audience", "template", "title", "text", "coupon", "holdout", "window"):
         if answers.get(key):
             parts.append(f"{key}: {answers[key]}")
     if answers.get("link"):
@@ -384,6 +348,16 @@ def _spec(answers: dict) -> str:
     when = answers["when"]
     parts.append(f"weekly: {when[7:]}" if when.lower().startswith("weekly ") else f"at: {when}")
     return " | ".join(parts)
+
+
+def _step_check(step: str):
+    def check(ctx: Context, answer: str, answers: dict) -> str:
+        problem = _check(ctx, step, answer, answers)
+        if problem:
+            raise wizard.Refused(_refusal_text(ctx, problem, usage=False))
+        return answer
+
+    return check
 
 
 def _check(ctx: Context, step: str, answer: str, answers: dict) -> SpecError | None:
@@ -396,10 +370,10 @@ def _check(ctx: Context, step: str, answer: str, answers: dict) -> SpecError | N
         "template": lambda a: a.lower() in campaigns.TEMPLATES,
         "title": _placeholders_ok,
         "text": _placeholders_ok,
-        "image": lambda a: not a or a.startswith("https://"),
-        "link": lambda a: not a or a.rpartition(" ")[2].startswith("https://"),
+        "image": lambda a: a.startswith("https://"),
+        "link": lambda a: a.rpartition(" ")[2].startswith("https://"),
         "coupon": lambda a: _spec_accepts(
-            ctx, f"coupon: {a}" if a else "window: 7", answers.get("title", ""), answers["text"]
+            ctx, f"coupon: {a}", answers.get("title", ""), answers["text"]
         ),
         "holdout": lambda a: _spec_accepts(ctx, f"holdout: {a}"),
         "when": lambda a: _spec_accepts(ctx, f"weekly: {a[7:]}" if weekly else f"at: {a}"),
@@ -440,9 +414,25 @@ def _spec_accepts(ctx: Context, part: str, title: str = "x", body: str = "x") ->
     return True
 
 
-def _ask(ctx: Context, step: str) -> list:
-    choices = [(c, c) for c in SUGGESTIONS.get(step, [])]
-    if step in OPTIONAL:
-        choices.append((ctx._("Skip"), "skip"))
-    choices.append((ctx._("Cancel"), "cancel"))
-    return [text(ctx._(QUESTIONS[step]), quick_replies=choices)]
+def _suggestions(step: str):
+    values = SUGGESTIONS.get(step)
+    return (lambda ctx, answers: [(v, v) for v in values]) if values else None
+
+
+FORM = wizard.Form(
+    name="campaign",
+    title=N_("New campaign"),
+    steps=tuple(
+        wizard.Step(
+            name,
+            question,
+            check=_step_check(name),
+            choices=_suggestions(name),
+            optional=name in OPTIONAL,
+            image=name == "image",
+        )
+        for name, question in QUESTIONS.items()
+    ),
+    finish=_finish_wizard,
+    command="/campaign",
+)

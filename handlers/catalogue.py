@@ -12,7 +12,9 @@ from bot.member_codes import new_code
 from bot.messages import text
 from bot.registry import Registry, Role
 from bot.translate import translator_for
+from handlers import wizard
 from handlers.lookup import NotFound, resolve_member
+from handlers.profile import LANGUAGE_NAMES
 from handlers.rewards import describe_coupon, moment
 
 REWARD_USAGE = N_(
@@ -35,8 +37,10 @@ MAX_POINTS = 1_000_000
 MAX_STOCK = 1_000_000
 MAX_LIMIT = 100  # slots per member (bot/rewards.py); 0 = no limit
 MAX_DAYS = 365
+DEFAULT_COUPON_DAYS = 30
 COUPON_AMOUNT = (100, 10_000_000)  # ฿1–฿100,000 off
 MAX_MIN_SPEND = 100_000_000  # ฿1,000,000
+MAX_NAME = 60
 
 
 class UsageError(ValueError):
@@ -59,6 +63,8 @@ def register(registry: Registry) -> None:
     registry.command(
         "/use", role=Role.STAFF, summary=N_("confirm a reward or coupon code"), usage=N_("<code>")
     )(use)
+    wizard.register(registry, REWARD_FORM)
+    wizard.register(registry, COUPON_FORM)
 
 
 def reward(ctx: Context) -> list:
@@ -67,6 +73,8 @@ def reward(ctx: Context) -> list:
     handlers = {"add": _add, "edit": _edit, "stock": _stock, "off": _off, "on": _on}
     if action == "list":
         return [text(_list(ctx))]
+    if action == "add" and len(ctx.args) == 1:
+        return wizard.start(ctx, REWARD_FORM)
     if action not in handlers:
         ctx.audit["result"] = "usage"
         return [text(ctx._(REWARD_USAGE))]
@@ -115,13 +123,21 @@ def _names(words: list[str]) -> dict:
         locale = next(
             (loc for prefix, loc in LANG_PREFIX.items() if segment.startswith(prefix)), None
         )
-        name = segment.split("=", 1)[1].strip() if locale else segment
+        name = _name(segment.split("=", 1)[1] if locale else segment)
         if locale:
-            names[locale] = name[:60]
-        names.setdefault("default", name[:60])
+            names[locale] = name
+        names.setdefault("default", name)
     if not names:
         raise UsageError
     return names
+
+
+def _name(typed: str) -> str:
+    """One reward name: not empty, at most 60 characters."""
+    name = typed.strip()
+    if not name:
+        raise UsageError
+    return name[:MAX_NAME]
 
 
 def _fields(options: dict) -> dict:
@@ -154,13 +170,18 @@ def _add(ctx: Context, args: list[str]) -> list:
         raise UsageError
     cost, stock = _points(args[0]), _parse_stock(args[1])
     options, words = _split_options(ctx, args[2:])
+    return _create_reward(ctx, cost, stock, _names(words), _fields(options))
+
+
+def _create_reward(ctx: Context, cost: int, stock: int | None, names: dict, fields: dict) -> list:
+    """Add a reward to the catalogue (`/reward add` and its guided form)."""
     reward_doc = {
         "points": cost,
         "stock": stock,
         "taken": 0,
         "active": True,
-        "names": _names(words),
-        **_fields(options),
+        "names": names,
+        **fields,
     }
     reward_id = "W" + new_code(3)
     while not ctx.store.add_reward({"_id": reward_id, **reward_doc}):
@@ -247,6 +268,8 @@ def _list(ctx: Context) -> str:
 
 def coupon(ctx: Context) -> list:
     """`/coupon give <member> <kind> <value> [days:<n>] [min:<amount>]`."""
+    if [a.lower() for a in ctx.args] in ([], ["give"]):
+        return wizard.start(ctx, COUPON_FORM)
     try:
         if len(ctx.args) < 4 or ctx.args[0].lower() != "give":
             raise UsageError
@@ -254,7 +277,7 @@ def coupon(ctx: Context) -> list:
         kind = ctx.args[2].lower()
         options, rest = _split_options(ctx, ctx.args[3:])
         value, item = _coupon_value(kind, rest)
-        days, min_spend = options.get("days", 30), options.get("min", 0)
+        days, min_spend = options.get("days", DEFAULT_COUPON_DAYS), options.get("min", 0)
     except NotFound as missing:
         ctx.audit["result"] = "not-found"
         return [text(missing.message)]
@@ -264,6 +287,13 @@ def coupon(ctx: Context) -> list:
     except (UsageError, ValueError, IndexError):
         ctx.audit["result"] = "usage"
         return [text(ctx._(COUPON_USAGE))]
+    return _give_coupon(ctx, member, kind, value, item, min_spend, days)
+
+
+def _give_coupon(
+    ctx: Context, member: dict, kind: str, value: int, item: str | None, min_spend: int, days: int
+) -> list:
+    """Issue the coupon once (keyed by this event) and tell the member (`/coupon give`, form)."""
     ctx.audit["subject_member_id"] = member["_id"]
     issued, _created = rewards.issue_coupon(
         ctx.store,
@@ -379,3 +409,215 @@ def _refusal(ctx: Context, result, code: str) -> str:
             branch=result.doc["branch"],
         )
     return ctx._("No reward or coupon has the code %(code)s.", code=code.upper())
+
+
+# -- guided forms: `/reward add` and `/coupon give` alone, or the help menu's buttons ----------
+
+OTHER_NAMES = (
+    ("th", N_("Its name in Thai? (Or skip.)")),
+    ("en", N_("Its name in English? (Or skip.)")),
+    ("zh_Hant", N_("Its name in Chinese? (Or skip.)")),
+)
+
+
+def _refused_usage(check):
+    """A one-line parser's bare refusal (UsageError) becomes a reason the owner can act on."""
+
+    def checked(ctx: Context, answer: str, answers: dict):
+        try:
+            return check(ctx, answer, answers)
+        except (UsageError, IndexError):
+            raise wizard.Refused(ctx._("I don't understand “%(part)s”.", part=answer)) from None
+
+    return checked
+
+
+def _image_url(ctx: Context, answer: str, answers: dict) -> str:
+    """A typed image is an https URL, as in `image:<url>`; a sent photo skips this check."""
+    if not answer.startswith("https://"):
+        raise wizard.Refused(ctx._("Send a photo, or type a link that starts with https://."))
+    return answer
+
+
+def _other_name(locale: str, question: str) -> wizard.Step:
+    return wizard.Step(
+        f"name_{locale}",
+        question,
+        check=_refused_usage(lambda ctx, answer, answers: _name(answer)),
+        optional=True,
+        when=lambda ctx, answers: ctx.t.locale != locale,
+    )
+
+
+def _reward_names(ctx: Context, answers: dict) -> dict:
+    """The first name is the default and the owner's own language's; the others as given."""
+    names = {"default": answers["name"], ctx.t.locale: answers["name"]}
+    names.update(
+        {loc: answers[f"name_{loc}"] for loc, _q in OTHER_NAMES if answers.get(f"name_{loc}")}
+    )
+    return names
+
+
+def _reward_summary(ctx: Context, answers: dict) -> str:
+    names = _reward_names(ctx, answers)
+    stock = answers["stock"]
+    lines = [
+        ctx._("New reward: %(name)s", name=names["default"]),
+        *(f"• {LANGUAGE_NAMES[loc]}: {name}" for loc, name in names.items() if loc != "default"),
+        ctx.t.n_("%(count)s point", "%(count)s points", answers["points"]),
+        ctx._(
+            "Stock: %(stock)s", stock=ctx._("unlimited") if stock is None else ctx.t.number(stock)
+        ),
+        ctx._("With an image.") if answers.get("image") else ctx._("No image."),
+        ctx._("Add it?"),
+    ]
+    return "\n".join(lines)
+
+
+def _reward_finish(ctx: Context, answers: dict) -> list:
+    fields = {"image_url": answers["image"]} if answers.get("image") else {}
+    return _create_reward(
+        ctx, answers["points"], answers["stock"], _reward_names(ctx, answers), fields
+    )
+
+
+REWARD_FORM = wizard.Form(
+    name="reward",
+    title=N_("New reward"),
+    command="/reward",
+    steps=(
+        wizard.Step(
+            "name",
+            N_("New reward. What is it called? Type its name in your language."),
+            check=_refused_usage(lambda ctx, answer, answers: _name(answer)),
+        ),
+        *(_other_name(locale, question) for locale, question in OTHER_NAMES),
+        wizard.Step(
+            "points",
+            N_("How many points does it cost?"),
+            check=lambda ctx, answer, answers: _points(answer),
+            choices=lambda ctx, answers: [(v, v) for v in ("50", "100", "200", "500")],
+        ),
+        wizard.Step(
+            "stock",
+            N_("How many are there to give? A number, or unlimited."),
+            check=lambda ctx, answer, answers: _parse_stock(answer),
+            choices=lambda ctx, answers: [
+                (ctx._("Unlimited"), "unlimited"),
+                *((v, v) for v in ("10", "50", "100")),
+            ],
+        ),
+        wizard.Step(
+            "image",
+            N_("A picture? Send a photo, type its link (https://…), or skip."),
+            check=_image_url,
+            optional=True,
+            image=True,
+        ),
+    ),
+    summary=_reward_summary,
+    finish=_reward_finish,
+)
+
+COUPON_KINDS = (
+    ("percent", N_("Percent off")),
+    ("amount", N_("Amount off")),
+    ("free", N_("Free item")),
+    ("bogo", N_("Buy 1 get 1")),
+)
+VALUE_QUESTIONS = {
+    "percent": N_("How many percent off (1–100)?"),
+    "amount": N_("How much off, in baht?"),
+    "free": N_("Which item is free?"),
+    "bogo": N_("Buy one get one of which item?"),
+}
+
+
+def _value_question(ctx: Context, kind: str) -> str:
+    return ctx._(VALUE_QUESTIONS[kind])
+
+
+def _coupon_member(ctx: Context, answer: str, answers: dict) -> str:
+    try:
+        return resolve_member(ctx, answer)["_id"]
+    except NotFound as missing:
+        raise wizard.Refused(missing.message) from None
+
+
+def _coupon_kind(ctx: Context, answer: str, answers: dict) -> str:
+    kind = answer.lower()
+    if kind not in dict(COUPON_KINDS):
+        raise wizard.Refused(ctx._("Choose one of the buttons: the kind of coupon."))
+    return kind
+
+
+def _coupon_summary(ctx: Context, answers: dict) -> str:
+    member = ctx.store.member_by_id(answers["member"])
+    value, item = answers["value"]
+    sample = {"kind": answers["kind"], "value": value, "item": item, "min_spend": answers["min"]}
+    return "\n".join(
+        [
+            ctx._(
+                "A coupon for %(name)s (%(code)s): %(benefit)s.",
+                name=f"{member['profile']['first_name']} {member['profile']['last_name']}",
+                code=member["code"],
+                benefit=describe_coupon(ctx.t, sample),
+            ),
+            ctx.t.n_("Valid for %(count)s day.", "Valid for %(count)s days.", answers["days"]),
+            ctx._("Send it?"),
+        ]
+    )
+
+
+def _coupon_finish(ctx: Context, answers: dict) -> list:
+    member = ctx.store.member_by_id(answers["member"])
+    if member is None or member.get("status") != "member":  # erased since the form began
+        ctx.audit["result"] = "not-found"
+        return [text(ctx._("That member is no longer a member: no coupon was sent."))]
+    value, item = answers["value"]
+    return _give_coupon(
+        ctx, member, answers["kind"], value, item, answers["min"] or 0, answers["days"]
+    )
+
+
+COUPON_FORM = wizard.Form(
+    name="coupon",
+    title=N_("Give a coupon"),
+    command="/coupon",
+    steps=(
+        wizard.Step(
+            "member",
+            N_("Give a coupon to whom? Type their member code or phone number."),
+            check=_coupon_member,
+        ),
+        wizard.Step(
+            "kind",
+            N_("What kind of coupon?"),
+            check=_coupon_kind,
+            choices=wizard.labelled(COUPON_KINDS),
+        ),
+        wizard.Step(
+            "value",
+            lambda ctx, answers: _value_question(ctx, answers["kind"]),
+            check=_refused_usage(
+                lambda ctx, answer, answers: list(_coupon_value(answers["kind"], answer.split()))
+            ),
+        ),
+        wizard.Step(
+            "days",
+            N_("Valid for how many days (1–365)?"),
+            check=lambda ctx, answer, answers: numbers.parse_int(answer, 1, MAX_DAYS, N_("Days")),
+            choices=lambda ctx, answers: [(v, v) for v in ("7", "14", "30")],
+        ),
+        wizard.Step(
+            "min",
+            N_("A minimum spend, in baht? (Or skip.)"),
+            check=lambda ctx, answer, answers: numbers.parse_money(
+                answer, 0, MAX_MIN_SPEND, N_("Minimum spend")
+            ),
+            optional=True,
+        ),
+    ),
+    summary=_coupon_summary,
+    finish=_coupon_finish,
+)

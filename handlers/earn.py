@@ -12,11 +12,12 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from bot import counter, numbers, points
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
-from bot.messages import MAX_QUICK_REPLIES, tap, text
+from bot.messages import MAX_QUICK_REPLIES, say, tap, text
 from bot.registry import Registry, Role
 from bot.translate import translator_for
 from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member
+from handlers.rewards import moment
 
 MAX_ADJUST = 1_000_000
 USAGE = N_("Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]")
@@ -24,6 +25,7 @@ USAGE = N_("Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]")
 ANSWER_SECONDS = 300
 ANSWER_SALT = "samachik.earn-answer"
 ANSWER_FIELDS = ("m", "v", "b", "r", "c", "n", "y")
+AMOUNT_CHOICES = 6  # quick replies of recent ticket sizes when a scan came without an amount
 
 
 def register(registry: Registry) -> None:
@@ -35,6 +37,8 @@ def register(registry: Registry) -> None:
     )(earn)
     registry.on_postback("earn")(answered)
     registry.on_postback("earn_no")(not_now)
+    registry.on_postback("void_ask")(void_ask)
+    registry.on_postback("void_no")(void_not_now)
     registry.command(
         "/void", role=Role.STAFF, summary=N_("reverse a purchase"), usage=N_("<purchase-id>")
     )(void)
@@ -74,6 +78,8 @@ class EarnRequest:
 
 def earn(ctx: Context) -> list:
     """Record a purchase for a member, credit points, tell staff and the member."""
+    if len(ctx.args) == 1:
+        return _ask_amount(ctx)  # a scanned card: the cashier sent it before typing the amount
     if len(ctx.args) < 2:
         ctx.audit["result"] = "usage"
         return [text(ctx._(USAGE))]
@@ -211,6 +217,7 @@ def _record(ctx: Context, request: EarnRequest) -> list:
         )
     else:
         reply = _staff_receipt(ctx, member, result)
+        ctx.store.note_ticket(purchase["branch"], purchase["amount"])
     if purchase.get("coupon"):
         reply += "\n" + ctx._("Coupon %(code)s used with this purchase.", code=purchase["coupon"])
     _notify_member(ctx, member, result)
@@ -230,6 +237,32 @@ def _coupon_refusal(ctx: Context, refusal: str, code: str) -> str:
 
 
 # -- questions: which branch, and the same purchase again -----------------------------
+
+
+def _ask_amount(ctx: Context) -> list:
+    """`/earn <member>` alone: quick replies of the amounts rung up most often lately."""
+    try:
+        member = resolve_member(ctx, ctx.args[0])
+    except NotFound as missing:
+        ctx.audit["result"] = "not-found"
+        return [text(missing.message)]
+    ctx.audit["subject_member_id"] = member["_id"]
+    branch = (ctx.store.staff_record(ctx.user_id) or {}).get("branch")
+    request = EarnRequest(member, 0, branch, None, None, ctx.raw["webhookEventId"])
+    if member["line_user_id"] == ctx.user_id:
+        return _proceed(ctx, request)  # refused there, like any earn for oneself
+    ctx.audit["result"] = "ask-amount"
+    items = [
+        tap(ctx.t.money(amount), _answer(ctx, request, amount=amount))
+        for amount in ctx.store.common_tickets(branch, AMOUNT_CHOICES)
+    ]
+    items.append(tap(ctx._("Cancel"), "a=earn_no"))
+    question = ctx._(
+        "How much did %(name)s spend? Tap an amount, or send “/earn %(code)s <amount>”.",
+        name=member["profile"]["first_name"],
+        code=member["code"],
+    )
+    return [text(question, items=items)]
 
 
 def _ask_branch(ctx: Context, request: EarnRequest, branches: list[dict]):
@@ -476,6 +509,34 @@ def void(ctx: Context) -> list:
     )
     ctx.notify(member, [text(told + " " + _balance(t, result.balance))], key=f"void:{purchase_id}")
     return [text("\n".join(lines))]
+
+
+def void_ask(ctx: Context) -> list:
+    """The Void button under `/member`: name the purchase and ask before voiding.
+
+    Confirm sends `/void <id>` itself, so the void takes exactly the path (role, branch,
+    once only, audit) of a typed one."""
+    if ctx.role < Role.STAFF:
+        return []
+    purchase = ctx.store.purchase(ctx.postback.get("p", "").upper())
+    if purchase is None:
+        return [text(ctx._("No purchase %(id)s.", id=ctx.postback.get("p", "")))]
+    if purchase["status"] != "active":
+        return [text(ctx._("Purchase %(id)s was already voided.", id=purchase["_id"]))]
+    question = ctx.t.n_(
+        "Void purchase %(id)s of %(amount)s on %(when)s? Its %(count)s point is taken back.",
+        "Void purchase %(id)s of %(amount)s on %(when)s? Its %(count)s points are taken back.",
+        purchase["points"],
+        id=purchase["_id"],
+        amount=ctx.t.money(purchase["amount"]),
+        when=moment(ctx.t, purchase["created_at"], ctx.config.tz),
+    )
+    items = [say(ctx._("Void it"), f"/void {purchase['_id']}"), tap(ctx._("Keep it"), "a=void_no")]
+    return [text(question, items=items)]
+
+
+def void_not_now(ctx: Context) -> list:
+    return [text(ctx._("OK, the purchase stays."))]
 
 
 def adjust(ctx: Context) -> list:

@@ -6,6 +6,7 @@ import flex_templates
 from bot.context import Context
 from bot.messages import text
 from bot.registry import Registry
+from bot.richmenu import relink as relink_menu
 from handlers.common import keyword, merchant_name
 
 
@@ -20,6 +21,7 @@ def on_follow(ctx: Context) -> list:
     locale = known.get("locale") if known else ctx.line_locale()
     ctx.store.record_follow(ctx.user_id, locale)
     member = ctx.reload_member()
+    relink_menu(ctx)
     if member.get("status") == "member":
         first_name = member["profile"]["first_name"]
         return [

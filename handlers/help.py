@@ -6,6 +6,7 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.messages import MAX_SENT_TEXT, text
 from bot.registry import Registry, Role
+from handlers import help_menu
 from handlers.common import keyword
 
 
@@ -23,32 +24,35 @@ def register(registry: Registry) -> None:
         summary=N_("list the commands you may use"),
         usage="[command]",
     )(staff_help)
+    registry.on_postback("help")(command_usage)
     registry.on_unknown_text(unknown_text)
     registry.on_event("message")(non_text_message)
 
 
 def member_help(ctx: Context) -> list:
-    """Reply with the member commands, in the member's language."""
-    commands = [c for c in ctx.services.registry.commands if c.role == Role.MEMBER]
-    lines = [ctx._("Here is what you can type:")]
-    lines += [f"• {c.keyword_for(ctx.t.locale)} — {ctx._(c.summary)}" for c in commands]
-    if ctx.role >= Role.STAFF:
-        lines.append(ctx._("Staff: type /help for your commands."))
-    return [text("\n".join(lines))]
+    """The menu of what the sender may do (by role), each a button."""
+    return [help_menu.menu(ctx)]
 
 
 def staff_help(ctx: Context) -> list:
-    """List the commands the sender may use, or the usage of one of them."""
-    allowed = ctx.services.registry.commands_for(ctx.role)
-    if ctx.args:
-        wanted = ctx.args[0].casefold().lstrip("/")
-        for command in allowed:
-            if command.name.lstrip("/") == wanted:
-                return [text(_usage_line(ctx, command))]
-        return [text(ctx._("No command called %(name)s.", name=ctx.args[0]))]
-    lines = [ctx._("Commands you can use:")]
-    lines += [_usage_line(ctx, c) for c in allowed if c.name.startswith("/")]
-    return [text("\n".join(lines))]
+    """The menu of what the sender may do; `/help <command>` gives that command's usage."""
+    if not ctx.args:
+        return [help_menu.menu(ctx)]
+    wanted = ctx.args[0].casefold().lstrip("/")
+    for command in ctx.services.registry.commands_for(ctx.role):
+        if command.name.lstrip("/") == wanted:
+            return [text(_usage_line(ctx, command))]
+    return [text(ctx._("No command called %(name)s.", name=ctx.args[0]))]
+
+
+def command_usage(ctx: Context) -> list:
+    """A menu button for a command with arguments: the keyboard opens with the command
+    typed (LINE does that), and this says what to add."""
+    wanted = ctx.postback.get("c", "")
+    for command in ctx.services.registry.commands_for(ctx.role):
+        if command.name == wanted:
+            return [text(_usage_line(ctx, command))]
+    return []
 
 
 def unknown_text(ctx: Context) -> list:

@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.messages import tap, text
 from bot.registry import Registry
+from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword, yes_or_no
 from handlers.profile import not_member_yet
@@ -93,10 +94,10 @@ def my_data(ctx: Context) -> list:
         ),
         "• "
         + ctx._(
-            "Member code %(code)s, %(points)s points, %(moves)s point movements",
+            "Member code %(code)s, %(points)s, %(moves)s",
             code=member["code"],
-            points=ctx.t.number(member.get("points", 0)),
-            moves=ctx.t.number(len(ledger)),
+            points=ctx.t.n_("%(count)s point", "%(count)s points", member.get("points", 0)),
+            moves=ctx.t.n_("%(count)s point movement", "%(count)s point movements", len(ledger)),
         ),
     ]
     if privacy_consent:
@@ -170,6 +171,7 @@ def confirm_erasure(ctx: Context) -> list:
     if not choice:
         return [text(ctx._("Nothing was deleted."))]
     privacy.erase(ctx.store, ctx.config, member)
+    relink_menu(ctx)
     return [
         text(
             ctx._(

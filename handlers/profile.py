@@ -16,6 +16,7 @@ from bot.profile_fields import (
     parse,
 )
 from bot.registry import Registry, normalise
+from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword
 from handlers.signup import ask as ask_signup_question
@@ -206,6 +207,7 @@ def language(ctx: Context) -> list:
     member = ctx.ensure_member()
     ctx.store.set_locale(member["_id"], chosen)
     ctx.reload_member()
+    relink_menu(ctx)
     return [text(ctx._("From now on I will reply in English."))]
 
 

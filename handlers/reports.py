@@ -6,6 +6,7 @@ from bot.analytics import kpis
 from bot.analytics import settings as report_settings
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.messages import results_message, stats_message
+from bot.charts.specs import chart_url, for_chat
 from bot.context import Context
 from bot.i18n import N_
 from bot.messages import text
@@ -38,17 +39,15 @@ def stats(ctx: Context) -> list:
     except kpis.UsageError:
         ctx.audit["result"] = "usage"
         return [text(ctx._(USAGE))]
-    found = kpis.merchant_kpis(
-        ctx.store, period=period, branch=branch, now=utcnow(), config=ctx.config
-    )
+    now = utcnow().replace(microsecond=0)  # the hero chart is as of the same second
+    found = kpis.merchant_kpis(ctx.store, period=period, branch=branch, now=now, config=ctx.config)
     merchant = (ctx.store.get_setting("merchant") or {}).get("name", "Samachik")
     name = branches.get(branch) if branch else None
-    return [stats_message(ctx.t, found, merchant, ctx.config.tz, name, _hero_url(ctx, found))]
-
-
-def _hero_url(ctx: Context, found: kpis.Kpis) -> str | None:
-    """A chart of the period for the summary's hero image (none until charts exist)."""
-    return None
+    hero = chart_url(
+        ctx.config,
+        for_chat("daily", ctx.t.locale, int(now.timestamp()), period=period, branch=branch),
+    )
+    return [stats_message(ctx.t, found, merchant, ctx.config.tz, name, hero)]
 
 
 def set_value(ctx: Context, words: list[str]) -> list:

@@ -172,7 +172,9 @@ def confirm(ctx: Context) -> list:
     reward_id, nonce = ctx.postback.get("r", ""), ctx.postback.get("n", "")
     if not nonce:
         return [text(ctx._("Sorry, that reward is no longer available."))]
-    result = rewards.redeem(ctx.store, ctx.member, reward_id, nonce, ctx.today().isoformat())
+    result = rewards.redeem(
+        ctx.store, ctx.member, reward_id, nonce, ctx.today().isoformat(), ctx.raw["webhookEventId"]
+    )
     if result.redemption is not None and result.refused is None:
         return [redemption_bubble(ctx, result.redemption)]
     reasons = {
@@ -185,6 +187,9 @@ def confirm(ctx: Context) -> list:
             result.missing,
         ),
         "busy": ctx._("We are still processing this redemption. Type “coupons” in a moment."),
+        "interrupted": ctx._(
+            "This redemption was interrupted, so nothing was used. Please tap Redeem again."
+        ),
     }
     return [text(reasons.get(result.refused, reasons["unavailable"]))]
 

@@ -25,6 +25,7 @@ from bot.profile_fields import (
     parse,
 )
 from bot.registry import Registry
+from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword, merchant_name, yes_or_no
 
@@ -276,6 +277,7 @@ def complete(ctx: Context, answers: dict) -> list:
     bonus = points.award_signup_bonus(ctx.store, member_id, ctx.config.tz)
     audience.record_welcome(ctx.store, member_id, ctx.today())
     member = ctx.reload_member()
+    relink_menu(ctx)
     replies = [welcome_member(ctx, member, bonus)]
     if phone_taken:
         note = ctx._(

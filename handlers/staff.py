@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
+import flex_templates
 from bot import points
 from bot.context import Context
 from bot.i18n import N_
@@ -12,12 +15,20 @@ from bot.member_codes import INVITE_CODE_LENGTH, clean, new_code
 from bot.messages import text
 from bot.profile_fields import display_phone
 from bot.registry import Registry, Role
+from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
+from handlers import wizard
+from handlers.common import merchant_name
 from handlers.labels import tier_label
 from handlers.lookup import NotFound, resolve_member
+from handlers.rewards import moment
 
 INVITE_TTL = timedelta(hours=24)
 BRANCH_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,19}$")
+BAD_BRANCH_CODE = N_("A branch code is 2 to 20 letters, digits or dashes, like “asoke”.")
+MAX_BRANCH_NAME = 60
+RECENT_PURCHASES = 5  # shown by `/member`
+log = logging.getLogger(__name__)
 
 
 def register(registry: Registry) -> None:
@@ -39,6 +50,8 @@ def register(registry: Registry) -> None:
     registry.command(
         "/member", role=Role.STAFF, summary=N_("look up a member"), usage=N_("<code|phone>")
     )(member_lookup)
+    wizard.register(registry, BRANCH_FORM)
+    wizard.register(registry, INVITE_FORM)
 
 
 def staff(ctx: Context) -> list:
@@ -74,8 +87,35 @@ def invite(ctx: Context, branch_code: str | None) -> list:
                 branch=where,
                 code=code,
             )
-        )
+        ),
+        _share_invite(ctx, code),
     ]
+
+
+def _share_invite(ctx: Context, code: str) -> dict:
+    """A button that hands the invite to LINE's share screen (pick the new staff member's
+    chat), with a link that opens this account's chat with `/join <code>` typed in."""
+    account = ctx.services.line.basic_id()  # None if LINE would not say: no link then
+    message = f"/join {code}"
+    invited = ctx._(
+        "You are invited to join the staff of %(shop)s. Within 24 hours, send this message "
+        "to our LINE account: %(words)s",
+        shop=merchant_name(ctx),
+        words=message,
+    )
+    lines = [invited]
+    if account:  # opens our chat with the message typed in, ready to send
+        lines.append(f"https://line.me/R/oaMessage/{quote(account)}/?{quote(message, safe='')}")
+    return flex_templates.render(
+        "share",
+        alt_text=ctx._("Share the invite"),
+        title=ctx._("Share the invite"),
+        body=ctx._("Send it to your new staff member in LINE. The code works once."),
+        share_label=ctx._("Share invite"),
+        share_uri="https://line.me/R/share?text=" + quote("\n".join(lines)),
+        copy_label=ctx._("Copy message"),
+        copy_text=message,
+    )
 
 
 def join_as_staff(ctx: Context) -> list:
@@ -97,6 +137,7 @@ def join_as_staff(ctx: Context) -> list:
     profile = ctx.services.line.profile(ctx.user_id) or {}
     name = profile.get("display_name") or ctx.user_id[-6:]
     ctx.store.add_staff(ctx.user_id, invitation["branch"], name, invitation["created_by"])
+    relink_menu(ctx)
     where = invitation["branch"] or ctx._("all branches")
     return [
         text(
@@ -129,6 +170,7 @@ def remove_staff(ctx: Context, which: str) -> list:
         return [text(ctx._("No staff number %(number)s. See /staff list.", number=which))]
     person = people[int(which) - 1]
     ctx.store.remove_staff(person["_id"])
+    relink_menu(ctx, person["_id"])
     return [text(ctx._("%(name)s is no longer staff.", name=person["name"]))]
 
 
@@ -141,19 +183,25 @@ def branch(ctx: Context) -> list:
             return [text(ctx._("No branches yet. Add one with /branch add <code> <name>."))]
         lines = [ctx._("Branches:")] + [f"• {b['_id']} — {b['name']}" for b in branches]
         return [text("\n".join(lines))]
+    if action == "add" and len(ctx.args) == 1:
+        return wizard.start(ctx, BRANCH_FORM)
     if action == "add" and len(ctx.args) >= 3:
-        code, name = ctx.args[1].lower(), " ".join(ctx.args[2:])
-        if not BRANCH_CODE.match(code):
-            ctx.audit["result"] = "bad-code"
-            return [
-                text(ctx._("A branch code is 2 to 20 letters, digits or dashes, like “asoke”."))
-            ]
-        if not ctx.store.add_branch(code, name[:60]):
-            ctx.audit["result"] = "exists"
-            return [text(ctx._("Branch %(code)s already exists.", code=code))]
-        return [text(ctx._("Branch %(code)s (%(name)s) added.", code=code, name=name[:60]))]
+        return _add_branch(ctx, ctx.args[1].lower(), " ".join(ctx.args[2:]))
     ctx.audit["result"] = "usage"
     return [text(ctx._("Usage: /branch add <code> <name> | list"))]
+
+
+def _add_branch(ctx: Context, code: str, name: str) -> list:
+    """`/branch add <code> <name>` and its guided form."""
+    if not BRANCH_CODE.match(code):
+        ctx.audit["result"] = "bad-code"
+        return [text(ctx._(BAD_BRANCH_CODE))]
+    if not ctx.store.add_branch(code, name[:MAX_BRANCH_NAME]):
+        ctx.audit["result"] = "exists"
+        return [text(ctx._("Branch %(code)s already exists.", code=code))]
+    return [
+        text(ctx._("Branch %(code)s (%(name)s) added.", code=code, name=name[:MAX_BRANCH_NAME]))
+    ]
 
 
 def member_lookup(ctx: Context) -> list:
@@ -191,7 +239,128 @@ def member_lookup(ctx: Context) -> list:
         )
     if not member.get("reachable", True):
         lines.append(ctx._("Has blocked our LINE account."))
-    return [text("\n".join(lines))]
+    recent = ctx.store.recent_purchases(member["_id"], RECENT_PURCHASES)
+    if not recent:
+        return [text("\n".join(lines))]
+    return [text("\n".join(lines)), _purchases(ctx, profile["first_name"], recent)]
+
+
+def _purchases(ctx: Context, name: str, purchases: list[dict]) -> dict:
+    """The latest purchases, newest first, each with a Void button for whoever may void it."""
+    bubbles = [_purchase(ctx, p)["contents"] for p in purchases]
+    return flex_templates.carousel(bubbles, ctx._("Recent purchases of %(name)s", name=name))
+
+
+def _purchase(ctx: Context, purchase: dict) -> dict:
+    active = purchase["status"] == "active"
+    void = {
+        "type": "postback",
+        "label": ctx._("Void"),
+        "data": f"a=void_ask&p={purchase['_id']}",
+        "displayText": ctx._("Void purchase %(id)s", id=purchase["_id"]),
+    }
+    footer = {
+        "type": "box",
+        "layout": "vertical",
+        "contents": [{"type": "button", "style": "secondary", "height": "sm", "action": void}],
+    }
+    status = {"type": "text", "text": ctx._("Voided"), "size": "xxs", "color": "#B00020"}
+    return flex_templates.render(
+        "purchase",
+        alt_text=purchase["_id"],
+        amount=ctx.t.money(purchase["amount"]),
+        points=ctx.t.n_("%(count)s point", "%(count)s points", purchase["points"]),
+        when=moment(ctx.t, purchase["created_at"], ctx.config.tz),
+        where=f"#{purchase['_id']} · {purchase.get('branch') or ctx._('no branch')}",
+        status=None if active else status,
+        footer=footer if active and may_void(ctx, purchase) else None,
+    )
+
+
+def may_void(ctx: Context, purchase: dict) -> bool:
+    """As `/void` decides: owners and staff of all branches any purchase, others their own
+    branch's."""
+    if ctx.role >= Role.OWNER:
+        return True
+    branch = (ctx.store.staff_record(ctx.user_id) or {}).get("branch")
+    return not branch or purchase.get("branch") == branch
+
+
+# -- guided forms: `/branch add` alone, and the help menu's buttons --------------------------
+
+
+def _branch_code(ctx: Context, answer: str, answers: dict) -> str:
+    code = answer.lower()
+    if not BRANCH_CODE.match(code):
+        raise wizard.Refused(ctx._(BAD_BRANCH_CODE))
+    if ctx.store.branch(code) is not None:
+        raise wizard.Refused(ctx._("Branch %(code)s already exists.", code=code))
+    return code
+
+
+BRANCH_FORM = wizard.Form(
+    name="branch",
+    title=N_("New branch"),
+    command="/branch",
+    steps=(
+        wizard.Step(
+            "code",
+            N_("New branch. Its short code: 2 to 20 letters, digits or dashes, like “asoke”?"),
+            check=_branch_code,
+        ),
+        wizard.Step(
+            "name",
+            N_("Its name, as customers know it?"),
+            check=lambda ctx, answer, answers: answer[:MAX_BRANCH_NAME],
+        ),
+    ),
+    summary=lambda ctx, answers: ctx._(
+        "Add branch %(code)s (%(name)s)?", code=answers["code"], name=answers["name"]
+    ),
+    finish=lambda ctx, answers: _add_branch(ctx, answers["code"], answers["name"]),
+)
+
+ALL_BRANCHES = "all"
+
+
+def _invite_branch(ctx: Context, answer: str, answers: dict) -> str:
+    code = answer.lower()
+    if code != ALL_BRANCHES and ctx.store.branch(code) is None:
+        raise wizard.Refused(ctx._("There is no branch %(code)s. See /branch list.", code=answer))
+    return code
+
+
+def _branch_choices(ctx: Context, answers: dict) -> list[tuple[str, str]]:
+    return [(ctx._("All branches"), ALL_BRANCHES)] + [
+        (b["name"], b["_id"]) for b in ctx.store.list_branches()
+    ]
+
+
+def _invite_summary(ctx: Context, answers: dict) -> str:
+    where = ctx._("all branches") if answers["branch"] == ALL_BRANCHES else answers["branch"]
+    return ctx._(
+        "A one-time invite code for staff of %(branch)s, valid for 24 hours. Create it?",
+        branch=where,
+    )
+
+
+INVITE_FORM = wizard.Form(
+    name="invite",
+    title=N_("Invite staff"),
+    command="/staff",
+    steps=(
+        wizard.Step(
+            "branch",
+            N_("Invite staff for which branch? (Staff of all branches may serve at any.)"),
+            check=_invite_branch,
+            choices=_branch_choices,
+        ),
+    ),
+    summary=_invite_summary,
+    finish=lambda ctx, answers: invite(
+        ctx, None if answers["branch"] == ALL_BRANCHES else answers["branch"]
+    ),
+)
 
 
 def local_date(ctx: Context, moment: datetime) -> str:

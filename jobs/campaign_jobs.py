@@ -57,7 +57,11 @@ def _work_on(sender: Sender, due: dict, should_stop) -> str | None:
         store.update_campaign(campaign["_id"], {"snapshot_done": True})
     stopped = _Stopped(store, campaign["_id"])
     stop = lambda: should_stop() or stopped()  # noqa: E731
-    sending.send_run(sender, campaign, run_id, should_stop=stop)
+    try:
+        sending.send_run(sender, campaign, run_id, should_stop=stop)
+    except sending.QuotaExhaustedError:
+        _stop_for_quota(sender, campaign, run_id)
+        return run_id
     if store.campaign(campaign["_id"])["status"] == "cancelled":
         _close_cancelled(store)
     elif not store.pending_batches(run_id):
@@ -124,6 +128,28 @@ def _quota_allows(sender: Sender, campaign: dict, run_id: str) -> bool:
 
     _push_to_owners(sender, notice, f"quota:{run_id}")
     return False
+
+
+def _stop_for_quota(sender: Sender, campaign: dict, run_id: str) -> None:
+    """LINE refused a send for the month's quota: stop the run, count the rest, tell owners.
+
+    The push to the owners costs quota too, so it may well be refused; `/campaign show`
+    says the same, from a reply, which LINE does not count."""
+    store = sender.store
+    store.update_campaign(campaign["_id"], {"status": "quota"}, status_was="running")
+    store.cancel_batches(campaign["_id"], status="quota")  # drops the LINE ids too
+    counts = store.run_counts(run_id)
+
+    def notice(t):
+        return t._(
+            "Campaign %(id)s stopped: this month's message quota ran out. "
+            "Sent: %(sent)s · not sent: %(unsent)s",
+            id=campaign["_id"],
+            sent=t.number(counts.get("sent", 0)),
+            unsent=t.number(counts.get("quota", 0)),
+        )
+
+    _push_to_owners(sender, notice, f"quota-stop:{run_id}")
 
 
 def results_link(config, campaign: dict, run_id: str) -> str | None:

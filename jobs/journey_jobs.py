@@ -12,6 +12,7 @@ go to members who declined marketing too.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 
 from bot import audience, campaigns, points, sending
@@ -19,6 +20,7 @@ from bot.journeys import DEFAULTS, settings
 from bot.sending import Sender
 from bot.store import utcnow
 
+log = logging.getLogger(__name__)
 BIRTHDAY_ONCE_DAYS = 300  # once a year, whatever day the run falls on
 
 
@@ -63,7 +65,11 @@ def _send_unfinished(sender: Sender, journey: dict) -> int:
     store = sender.store
     runs = store.unfinished_runs(journey["_id"])
     for run_id in runs:
-        sending.send_run(sender, journey, run_id)
+        try:
+            sending.send_run(sender, journey, run_id)
+        except sending.QuotaExhaustedError:
+            log.warning("journey %s: LINE's monthly quota is used up", journey["_id"])
+            break  # its other batches stay queued and are tried again later
         if not store.pending_batches(run_id):
             store.drop_queues(run_id)
     return len(runs)

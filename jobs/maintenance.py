@@ -31,3 +31,8 @@ def prune_erasures(store: Store) -> int:
     deleted = store.prune_erasures()
     log.info("forgot %d erasure records", deleted)
     return deleted
+
+
+def prune_rate_limits(store: Store) -> int:
+    """Per-minute rate-limit counters are only read in their own minute."""
+    return store.prune_rate_limits()

@@ -44,10 +44,12 @@ SCHEDULE = (
     ("rebuild_rollups", {"trigger": "cron", "hour": 3, "minute": 50}, DAILY),
     ("run_journeys", {"trigger": "cron", "hour": 10, "minute": 5}, DAILY),
     ("drop_stale_conversations", {"trigger": "interval", "hours": 1}, OFTEN),
+    ("prune_rate_limits", {"trigger": "interval", "hours": 1}, OFTEN),
     ("expire_redemptions", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("run_campaigns", {"trigger": "interval", "minutes": 1}, OFTEN),
     ("refresh_member_rollup", {"trigger": "interval", "minutes": 15}, OFTEN),
     ("announce_campaign_results", {"trigger": "interval", "minutes": 15}, OFTEN),
+    ("retry_menu_links", {"trigger": "interval", "minutes": 2}, OFTEN),
 )
 
 
@@ -133,13 +135,16 @@ def main() -> None:
     except ConfigError as error:
         raise SystemExit(f"samachik worker: configuration error: {error}") from None
     configure_logging(config.LOG_LEVEL)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if config.multi_merchant:
+        run_fleet(config, stop)
+        return
     store = Store(connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS), config.MONGODB_DB)
     store.ensure_indexes()
     store.backfill()  # a database from before the `_id` lookups (once)
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     line = LineApi(
         config.LINE_CHANNEL_ACCESS_TOKEN,
         base_url=config.LINE_API_BASE_URL,
@@ -149,6 +154,21 @@ def main() -> None:
     worker = Worker(store, config, line)
     log.info("worker %s started", worker.holder)
     worker.run(stop)
+    log.info("worker %s stopped", worker.holder)
+
+
+def run_fleet(config: Config, stop: threading.Event) -> None:
+    """Multi-merchant mode: one worker among several serving every registered merchant."""
+    from bot.merchants import Merchants  # noqa: PLC0415
+    from handlers import build_registry  # noqa: PLC0415
+    from jobs.fleet import FleetWorker  # noqa: PLC0415
+
+    client = connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS)
+    merchants = Merchants(config, build_registry(), client)
+    merchants.operator.ensure_indexes()
+    worker = FleetWorker(merchants).start()
+    log.info("worker %s started for many merchants", worker.holder)
+    worker.run_loop(stop)
     log.info("worker %s stopped", worker.holder)
 
 

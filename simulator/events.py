@@ -174,3 +174,30 @@ def redelivered(event: dict) -> dict:
     again = json.loads(json.dumps(event))
     again["deliveryContext"] = {"isRedelivery": True}
     return again
+
+
+def image_message(user_id: str | None, message_id_: str | None = None, **kw) -> dict:
+    """A photo the user sent; its bytes are fetched from the content endpoint by id."""
+    event = base_event("message", user_id, reply=True, **kw)
+    event["message"] = {
+        "type": "image",
+        "id": message_id_ or message_id(),
+        "quoteToken": new_token(),
+        "contentProvider": {"type": "line"},
+    }
+    return event
+
+
+def location_message(
+    user_id: str | None, title: str, address: str, latitude: float, longitude: float, **kw
+) -> dict:
+    event = base_event("message", user_id, reply=True, **kw)
+    event["message"] = {
+        "type": "location",
+        "id": message_id(),
+        "title": title,
+        "address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    return event

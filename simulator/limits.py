@@ -28,11 +28,12 @@ def check_messages(messages: list) -> list[str]:
     return errors
 
 
-def check_recipients(to: list) -> list[str]:
+def check_recipients(to: list, path: str = "to") -> list[str]:
+    """At most 500 valid user ids (multicast `to`, rich menu bulk `userIds`)."""
     errors = []
     if not 1 <= len(to) <= MAX_MULTICAST_TO:
-        errors.append(f"to: must contain 1 to {MAX_MULTICAST_TO} user IDs")
-    errors += [f"to[{i}]: invalid user ID" for i, uid in enumerate(to) if not _is_user(uid)]
+        errors.append(f"{path}: must contain 1 to {MAX_MULTICAST_TO} user IDs")
+    errors += [f"{path}[{i}]: invalid user ID" for i, uid in enumerate(to) if not _is_user(uid)]
     return errors[:20]
 
 

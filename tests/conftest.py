@@ -119,6 +119,8 @@ def app_settings(mongo_uri: str, sim) -> dict:
         "ADMIN_LINE_USER_IDS": user_id_for(OWNER),
         "DEFAULT_LOCALE": "en",
         "LINE_API_BACKOFF_SECONDS": "0",
+        # Scenarios type faster than people; tests/test_rate_limits.py sets its own.
+        "RATE_LIMIT_PER_MINUTE": "100000",
     }
 
 

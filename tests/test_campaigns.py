@@ -729,9 +729,9 @@ def test_owner_messages_use_words_plurals_and_local_dates(owner, crowd, sender, 
         )
         owner.taps(replies[-1]["quickReply"]["items"][0]["action"]["data"])
         campaign_jobs.run_due(sender)
-        assert texts(owner.says(f"/campaign show {cid}")) == [
-            f"Campaign {cid} “One” — finished, {AT_10AM}.\nDeliveries: sent: 1"
-        ]
+        shown = texts(owner.says(f"/campaign show {cid}"))
+        assert shown[0] == f"Campaign {cid} “One” — finished, {AT_10AM}.\nDeliveries: sent: 1"
+        assert shown[1].startswith("Results (1 run, attribution window 7 days):")
     assert (
         "• after_purchase: on (1 day after the latest visit)"
         in texts(owner.says("/journey set after_purchase days 1"))[0].splitlines()

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 
 from bot import demo_history
@@ -62,6 +63,10 @@ def test_the_same_seed_gives_the_same_history(store, services):
         store.client.drop_database(twin.db.name)
 
 
+@pytest.mark.devdb_only(
+    reason="600 members' history: the in-process fallback checks unique indexes by scanning, "
+    "so its bulk inserts take a quarter of an hour"
+)
 def test_the_win_back_worked_and_the_menu_news_did_not(store, services):
     """600 members: enough for the win-back's holdout to show a significant uplift."""
     demo_history.generate(store, now=NOW, tz=services.config.tz, members=600)

@@ -121,7 +121,8 @@ def test_a_void_after_spending_shows_a_negative_balance(owner, cashier, member, 
         ("/earn ZZZZZZ 150", "No member found for ZZZZZZ."),
         ("/earn 0899999999 150", "No member found for 0899999999."),
         ("/earn SMC1.abc.1.forged 150", "This QR code is not a valid member card."),
-        ("/earn {code}", "Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]"),
+        ("/earn", "Usage: /earn <member> <amount> [branch] [receipt] [coupon:<code>]"),
+        ("/earn {code}", "How much did Alice spend?"),  # a scanned card: asks, records nothing
     ],
 )
 def test_bad_earn_input_is_refused_and_writes_nothing(cashier, member, store, command, complaint):

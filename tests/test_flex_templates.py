@@ -116,6 +116,60 @@ SAMPLES = {
         "button_label": "สมัครสมาชิก",
         "button_text": "join",
     },
+    "help_menu": {
+        "title": "เจ้าของ: ตั้งค่า",
+        "buttons": [
+            {
+                "type": "button",
+                "style": "secondary",
+                "height": "sm",
+                "action": {
+                    "type": "postback",
+                    "label": "เพิ่มของรางวัล",
+                    "data": "a=form_reward",
+                    "displayText": "เพิ่มของรางวัล",
+                },
+            },
+            {
+                "type": "button",
+                "style": "secondary",
+                "height": "sm",
+                "action": {
+                    "type": "postback",
+                    "label": "Earn points",
+                    "data": "a=help&c=/earn",
+                    "inputOption": "openKeyboard",
+                    "fillInText": "/earn ",
+                },
+            },
+        ],
+        "note": "Each button asks one question at a time.",
+    },
+    "purchase": {
+        "amount": "฿150.00",
+        "points": "6 points",
+        "when": "Nov 25, 2026 at 3:00 PM",
+        "where": "#K7M4QXAB · asoke",
+        "status": None,
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {
+                    "type": "button",
+                    "action": {"type": "postback", "label": "Void", "data": "a=void_ask&p=K7M4"},
+                }
+            ],
+        },
+    },
+    "share": {
+        "title": "Share the invite",
+        "body": "Send it to your new staff member in LINE. The code works once.",
+        "share_label": "Share invite",
+        "share_uri": "https://line.me/R/share?text=%2Fjoin%20K7M4QXAB",
+        "copy_label": "Copy message",
+        "copy_text": "/join K7M4QXAB",
+    },
     "private_chat": {
         "body": "เรื่องนี้เป็นข้อมูลส่วนตัว ขอตอบในแชทส่วนตัวกับคุณเท่านั้นนะคะ",
         "button_label": "แชทส่วนตัวกับเรา",

@@ -47,9 +47,9 @@ def test_every_message_is_translated(locale):
 
 
 def test_replies_change_language():
-    assert translator("th")._("Commands you can use:") == "คำสั่งที่คุณใช้ได้:"
-    assert translator("zh_Hant")._("Commands you can use:") == "你可以使用的指令："
-    assert translator("en")._("Commands you can use:") == "Commands you can use:"
+    assert translator("th")._("Here is what you can type:") == "พิมพ์คำเหล่านี้ได้เลย:"
+    assert translator("zh_Hant")._("Here is what you can type:") == "你可以輸入："
+    assert translator("en")._("Here is what you can type:") == "Here is what you can type:"
 
 
 def test_money_keeps_the_merchants_currency_symbol():

@@ -19,6 +19,8 @@ from pymongo import monitoring
 from bot.store import Store
 from simulator import texts
 
+pytestmark = pytest.mark.devdb_only(reason="counts what a real server receives (command listener)")
+
 # (collection, filter fields) -> why reading the whole collection is fine there.
 ALLOWED = {
     ("rewards", ("active",)): "the reward catalogue: a few dozen documents, not one per member",

@@ -42,7 +42,7 @@ def test_my_data_summarises_and_links_a_readable_page_with_a_json_download(membe
 
     assert reply.startswith("Here is what we store about you:")
     assert "• Alice Smith" in reply
-    assert "50 points, 1 point movements" in reply
+    assert "50 points, 1 point movement" in reply
     assert "News and offers: yes" in reply
     page = client.get(urlsplit(export_link(reply)).path)
     assert page.status_code == 200 and page.mimetype == "text/html"

@@ -74,6 +74,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "prune_webhook_events",
             "prune_erasures",
             "drop_stale_conversations",
+            "prune_rate_limits",
             "expire_points",
             "reevaluate_tiers",
             "expire_redemptions",
@@ -83,6 +84,7 @@ def test_the_scheduler_has_the_housekeeping_jobs(store, services):
             "refresh_member_rollup",
             "rebuild_rollups",
             "announce_campaign_results",
+            "retry_menu_links",
         }
     finally:
         worker.shutdown()

@@ -143,6 +143,12 @@ def test_the_kpis_match_the_hand_counted_week(shop, store, services):
     ]
 
 
+def test_retention_cohorts_group_members_by_their_first_month(shop, store, services):
+    cohorts = kpis.retention_cohorts(store, months=3, now=NOW, config=services.config)
+
+    assert [(c.month, c.size, c.shares) for c in cohorts] == [("2026-11", 4, [1.0])]
+
+
 def test_a_branch_counts_only_its_purchases(shop, store, services):
     k = kpis.merchant_kpis(store, period="7d", branch="siam", now=NOW, config=services.config)
 

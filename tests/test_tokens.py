@@ -85,10 +85,13 @@ def test_an_export_link_signed_over_something_that_is_not_a_member_id_is_404(
 def test_a_genuine_export_link_still_works(member, client, services, store):
     member_id = store.member_by_line_id(member.id)["_id"]
 
-    response = client.get(f"/my-data/{links.export_token(services.config, member_id)}")
+    token = links.export_token(services.config, member_id)
+    page = client.get(f"/my-data/{token}")
+    download = client.get(f"/my-data/{token}/download")
 
-    assert response.status_code == 200
-    assert json.loads(response.get_data())["member"]["_id"] == member_id
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert download.status_code == 200
+    assert json.loads(download.get_data())["profile"]["first_name"] == "Alice"
 
 
 @pytest.mark.parametrize("case", ["superscript digits", "non-ascii signature", "huge expiry"])

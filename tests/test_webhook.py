@@ -26,7 +26,7 @@ def test_help_reaches_the_customer_through_the_full_path(alice, sim):
     assert alice.last_status == 200
     assert len(replies) == 1
     assert texts(replies)[0].startswith("Here is what you can type:")
-    assert "help — show what you can do here" in texts(replies)[0]
+    assert replies[0]["type"] == "flex"  # the help menu, buttons for what to do
     assert [r["endpoint"] for r in sim.requests()] == ["reply"]
 
 
@@ -205,9 +205,10 @@ def test_staff_commands_are_refused_to_customers(alice):
 def test_owner_sees_the_staff_commands(owner):
     reply = texts(owner.says("/help"))[0]
 
-    assert reply.startswith("Commands you can use:")
-    assert "/help [command] — list the commands you may use" in reply
-    assert "Staff: type /help" in texts(owner.says("help"))[0]
+    assert reply.startswith("Here is what you can type:")
+    assert "Earn points" in reply and "Add a reward" in reply
+    assert owner.says("help") == owner.says("/help")
+    assert texts(owner.says("/help void")) == ["/void <purchase-id> — reverse a purchase"]
     assert texts(owner.says("/help nope")) == ["No command called nope."]
 
 
@@ -228,7 +229,9 @@ def test_the_same_event_arriving_concurrently_is_handled_once(app, sim, alice, s
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda _: sim.post_raw(body, signature), range(8)))
 
-    assert statuses == [200] * 8
+    # Copies that found the first one still working get 500: LINE redelivers them later.
+    assert statuses.count(200) >= 1 and set(statuses) <= {200, 500}
+    assert sim.post_raw(body, signature) == 200  # that redelivery: done, not handled again
     assert len(alice.inbox) == 1
     assert store.event_status(event["webhookEventId"]) == "done"
 

@@ -22,6 +22,10 @@ Campaign results — `bot/analytics/campaign_report.py`
             verdict: "positive" | "negative" | "inconclusive" | "no_holdout" | "no_data"
     attribution (documented in the module and the README): last touch by run start
     within each run's window; coupon-linked purchases go to the coupon's run only, once.
+    Also: delivery_counts(store, run_id) -> DeliveryCounts, group_sizes(counts) ->
+    (treatment, holdout), verdict(treated, held_out, interval) -> str.
+    Charts: GroupResult.conversion_ci (Wilson) and revenue_per_member_ci (t) are the
+    error bars of treatment against holdout.
 
 Merchant KPIs — `bot/analytics/kpis.py`
     PERIODS = ("7d", "30d", "90d", "12m")
@@ -33,7 +37,8 @@ Merchant KPIs — `bot/analytics/kpis.py`
             average_ticket, points issued / redeemed / expired / outstanding, liability;
             clv (historical revenue per member) and clv_by_group / clv_by_tier;
             funnel: list[FunnelStage(stage, count, conversion)] followers → members →
-            first_purchase → repeat → top_tier; top_rewards: list[RewardCount];
+            first_purchase → repeat → top_tier; top_rewards: list[RewardCount(reward_id,
+            names, count, previous)];
             rfm_groups {group: members}; rfm_grid [r-1][fm-1] counts (5×5);
             branches: list[BranchRow]; heatmap [weekday][hour] purchases (7×24, Monday 0);
             daily: list[DayPoint(date, revenue, purchases, buyers)];
@@ -41,7 +46,13 @@ Merchant KPIs — `bot/analytics/kpis.py`
     retention_cohorts(store, *, months=12, now, config) -> list[Cohort]
         Cohort(month "YYYY-MM", size, shares [month 0, 1, …]): members by the month of
         their first purchase, and the share of them who bought in each later month.
+    campaign_sends(store, *, start, end, config) -> list[CampaignSend] (also on Kpis.sends)
     parse_stats_args(words, branches) -> (period, branch) or raises UsageError
+
+Wording — `bot/analytics/messages.py`
+    campaign_results_text(t, report, tz), headline(t, results, currency),
+    report_button(t, campaign_id), stats_message(t, kpis, merchant, tz, branch_name,
+    hero_url), busiest(t, heatmap), labels: FUNNEL_LABELS, RFM_LABELS, PERIOD_LABELS
 
 Statistics — `bot/analytics/stats.py` (pure)
     Interval(low, high) (.contains_zero)

@@ -9,17 +9,23 @@ atomic writes and unique keys for idempotency.
 from bot.store.audit import AuditStore
 from bot.store.base import connect, utcnow
 from bot.store.campaigns import CampaignStore
+from bot.store.charts import ChartStore
+from bot.store.dashboard import DashboardStore
 from bot.store.erasure import ErasureStore
 from bot.store.events import EventStore
+from bot.store.images import ImageStore
 from bot.store.leases import LeaseStore
 from bot.store.ledger import InsufficientPointsError, LedgerConflictError, LedgerStore
 from bot.store.members import MemberStore
 from bot.store.purchases import PurchaseStore
+from bot.store.ratelimits import RateLimitStore
 from bot.store.reports import ReportStore
 from bot.store.rewards import RewardStore
+from bot.store.richmenus import RichMenuStore
 from bot.store.segments import SegmentStore
 from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
+from bot.store.tickets import TicketStore
 
 BACKFILL_SETTING = "key_backfill"
 BACKFILL_VERSION = 1
@@ -39,6 +45,12 @@ class Store(
     AuditStore,
     SettingsStore,
     ErasureStore,
+    ImageStore,
+    DashboardStore,
+    ChartStore,
+    RateLimitStore,
+    RichMenuStore,
+    TicketStore,
 ):
     """All queries, grouped by the collections they serve."""
 

@@ -230,13 +230,12 @@ class CampaignStore(StoreBase):
                     {"_id": batch["_id"], "status": "cancelled"}, {"$set": outcome}
                 )
 
-    def cancel_batches(self, campaign_id: str) -> None:
-        """A cancelled campaign's queue: nobody more is sent to, and the LINE ids go."""
+    def cancel_batches(self, campaign_id: str, status: str = "cancelled") -> None:
+        """A cancelled (or quota-stopped) campaign's queue: nobody more is sent to, and
+        the LINE ids go."""
         for run_id, number in self._pending({"campaign_id": campaign_id}):
             batch_id = f"{run_id}:b{number}"
-            self._answer(
-                {"_id": batch_id, "campaign_id": campaign_id, "run_id": run_id}, "cancelled"
-            )
+            self._answer({"_id": batch_id, "campaign_id": campaign_id, "run_id": run_id}, status)
         self.db.batch_queues.delete_many({"campaign_id": campaign_id})
 
     def retry_batch_later(self, run_id: str, number: int) -> int:

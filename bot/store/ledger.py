@@ -16,13 +16,12 @@ entry (written just after the entry; the unique `key` index stays the guard).
 from __future__ import annotations
 
 import contextlib
-import itertools
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
-from bot.store.passes import spool, unmatched
+from bot.store.passes import grouped, spool, unmatched
 
 MAX_ATTEMPTS = 50
 
@@ -219,10 +218,8 @@ class LedgerStore(StoreBase):
             )
 
     def ledger_by_member(self):
-        """(member id, entries) for every member with a ledger, from one sorted pass."""
-        cursor = self.db.ledger.find({}).sort([("member_id", ASCENDING), ("seq", ASCENDING)])
-        for member_id, entries in itertools.groupby(cursor, key=lambda e: e["member_id"]):
-            yield member_id, list(entries)
+        """(member id, entries in seq order) for every member with a ledger, from one read."""
+        return grouped(self.db.ledger, {}, "member_id", "seq")
 
     def scrub_ledger_reasons(self, member_id: str) -> int:
         """Erasure: the free-text reasons of manual corrections may name the member."""

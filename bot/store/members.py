@@ -135,6 +135,14 @@ class MemberStore(StoreBase):
     def clear_conversation(self, member_id: str) -> None:
         self.update_member(member_id, {"$unset": {"conversation": ""}})
 
+    def take_conversation(self, member_id: str, conversation_id: str) -> bool:
+        """End conversation `conversation_id` if it is still the member's: True for
+        exactly one caller, so a form confirmed twice (a double tap) acts once."""
+        ended = self.update_member(
+            member_id, {"$unset": {"conversation": ""}}, {"conversation.id": conversation_id}
+        )
+        return ended.modified_count == 1
+
     def clear_stale_conversations(self, before) -> int:
         """Drop half-finished conversations (and the answers in them) past their time."""
         stale = {"conversation.updated_at": {"$lt": before}}

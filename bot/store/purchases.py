@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from bot.behaviour import derive, visit_update
+from bot.behaviour import derive, recent, visit_update
 from bot.store.base import StoreBase, utcnow
 from bot.store.passes import member_groups
 
@@ -155,7 +155,8 @@ class PurchaseStore(StoreBase):
         """Count a purchase in the member's stats, then refresh what derives from them.
 
         The member keeps a summary of their last purchase (the counter's "same purchase
-        again?" check), which also makes counting that purchase a second time a no-op.
+        again?" check) and the ids of the last purchases counted: counting one of them a
+        second time is a no-op.
         """
         update = visit_update(purchase)
         update.setdefault("$set", {})["last_purchase"] = {
@@ -166,7 +167,11 @@ class PurchaseStore(StoreBase):
         update["$unset"] = {"tier_spend": ""}  # read from the purchases until the next earn
         with self.locked(f"member:{member_id}"):
             doc = self.db.members.find_one_and_update(
-                {"_id": member_id, "last_purchase._id": {"$ne": purchase["_id"]}},
+                {
+                    "_id": member_id,
+                    "last_purchase._id": {"$ne": purchase["_id"]},
+                    "stats.counted": {"$ne": purchase["_id"]},
+                },
                 update,
                 return_document=ReturnDocument.AFTER,  # no projection: FerretDB lacks it here
             )
@@ -176,6 +181,8 @@ class PurchaseStore(StoreBase):
     def _set_derived(self, member_id: str, stats: dict) -> None:
         # Only if nothing changed the counters meanwhile; that writer derives again.
         changes = {f"stats.{name}": value for name, value in derive(stats).items()}
+        for bounded in ("visit_dates", "counted"):  # FerretDB ignores $push's $slice
+            changes[f"stats.{bounded}"] = recent(stats, bounded)
         self.db.members.update_one(
             {"_id": member_id, "stats.rev": stats.get("rev")}, {"$set": changes}
         )
@@ -189,6 +196,11 @@ class PurchaseStore(StoreBase):
                 {"_id": member_id},
                 {"$set": {"stats": {**stats, "rev": rev}}, "$unset": {"tier_spend": ""}},
             )
+
+    def recent_purchases(self, member_id: str, limit: int) -> list[dict]:
+        """The member's latest purchases (voided ones too), newest first."""
+        found = self.db.purchases.find({"member_id": member_id}).sort("created_at", DESCENDING)
+        return list(found.limit(limit))
 
     def active_purchases(self, member_id: str) -> list[dict]:
         rows = [row for row in self._member_purchases(member_id) if row["status"] == "active"]

@@ -29,9 +29,9 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import sorted_pages
 
 MAX_ATTEMPTS = 50
-STREAM_BATCH = 5000
 CODEC = CodecOptions(tz_aware=True)
 
 
@@ -163,6 +163,10 @@ class ReportStore(StoreBase):
             "local_hour": 1,
             "coupon": 1,
         }
+        if self.serialises_writes:
+            # FerretDB would sort every purchase, whole, in its own memory.
+            pages = sorted_pages(self.db.purchases, query, fields, 5000, "created_at")
+            return (purchase for page in pages for purchase in page)
         cursor = self.db.purchases.find(query, fields).sort("created_at", ASCENDING)
         return self._drained(cursor)
 
@@ -183,7 +187,6 @@ class ReportStore(StoreBase):
         every writer (a staff earn in the web process too) wait, so a report must not
         keep one open while it works (as `member_pages` for members).
         """
-        cursor = cursor.batch_size(STREAM_BATCH)
         if not self.serialises_writes:
             yield from cursor
             return

@@ -60,24 +60,41 @@ class RewardStore(StoreBase):
             result = self.db.rewards.update_one({"_id": reward_id}, {"$set": changes})
         return result.matched_count == 1
 
-    def take_stock(self, reward_id: str) -> bool:
-        """One unit of a limited reward, atomically; True for unlimited ones."""
+    def take_stock(self, reward_id: str, code: str) -> bool:
+        """One unit of a limited reward for redemption `code`, atomically and once.
+
+        The unit and the code go into the reward in one write (`taking`, the codes
+        holding a unit their redemption has not recorded yet), so a redemption resumed
+        or undone after a crash knows whether its unit was taken.
+        """
         with self.locked(f"reward:{reward_id}"):
-            for query, update in (
-                ({"stock": {"$gt": 0}}, {"$inc": {"stock": -1, "taken": 1}}),
-                ({"stock": None}, {"$inc": {"taken": 1}}),
+            for query, inc in (
+                ({"stock": {"$gt": 0}}, {"stock": -1, "taken": 1}),
+                ({"stock": None}, {"taken": 1}),
             ):
                 result = self.db.rewards.update_one(
-                    {"_id": reward_id, "active": True, **query}, update
+                    {"_id": reward_id, "active": True, "taking": {"$ne": code}, **query},
+                    {"$inc": inc, "$push": {"taking": code}},
                 )
                 if result.modified_count == 1:
                     return True
-            return False
+            return self.stock_held_by(reward_id, code)
 
-    def return_stock(self, reward_id: str) -> None:
+    def stock_held_by(self, reward_id: str, code: str) -> bool:
+        """Did redemption `code` take a unit it has not recorded yet?"""
+        return self.db.rewards.count_documents({"_id": reward_id, "taking": code}) == 1
+
+    def stock_recorded(self, reward_id: str, code: str) -> None:
+        """The redemption recorded its unit (`stock_taken`): the reward forgets the code."""
+        with self.locked(f"reward:{reward_id}"):
+            self.db.rewards.update_one({"_id": reward_id}, {"$pull": {"taking": code}})
+
+    def return_stock(self, reward_id: str, code: str | None = None) -> None:
         with self.locked(f"reward:{reward_id}"):
             reward = self.db.rewards.find_one({"_id": reward_id}, {"stock": 1})
             update = {"$inc": {"taken": -1}}
+            if code is not None:
+                update["$pull"] = {"taking": code}
             if reward is not None and reward.get("stock") is not None:
                 update["$inc"]["stock"] = 1
             self.db.rewards.update_one({"_id": reward_id}, update)
@@ -139,12 +156,19 @@ class RewardStore(StoreBase):
     def redemption(self, code: str) -> dict | None:
         return self.db.redemptions.find_one({"_id": code})
 
-    def set_redemption(self, code: str, changes: dict, status_was: str | tuple) -> dict | None:
-        """Move a redemption on only from the expected status (None if it had moved)."""
+    def set_redemption(
+        self, code: str, changes: dict, status_was: str | tuple, created_at: datetime | None = None
+    ) -> dict | None:
+        """Move a redemption on only from the expected status (None if it had moved).
+
+        With `created_at`, only if that is still its start: a resumed redemption restarts
+        its clock, so the cleanup job and a resumption never both act on it.
+        """
         allowed = [status_was] if isinstance(status_was, str) else list(status_was)
+        when = {} if created_at is None else {"created_at": created_at}
         with self.locked(f"redemption:{code}"):
             return self.db.redemptions.find_one_and_update(
-                {"_id": code, "status": {"$in": allowed}},
+                {"_id": code, "status": {"$in": allowed}, **when},
                 {"$set": changes},
                 return_document=ReturnDocument.AFTER,
             )
@@ -166,6 +190,8 @@ class RewardStore(StoreBase):
         A slot is a document with a unique `_id`; inserting one is atomic on MongoDB
         and on FerretDB alike, so parallel confirmations never share a slot.
         """
+        if self.db.reward_slots.count_documents({"redemption": code}):
+            return True  # a resumed redemption holds its slot already
         for number in range(1, limit + 1):
             try:
                 self.db.reward_slots.insert_one(
