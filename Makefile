@@ -72,9 +72,13 @@ i18n: venv
 audit: venv
 	$(PY) tools/audit_deps.py
 
+# A few minutes in all; bigger sizes by hand (docs/performance.md says how).
 bench: venv devdb
+	$(PY) bench/webhook_load.py
 	$(PY) bench/webhook_throughput.py
 	$(PY) bench/earn_throughput.py
+	$(PY) bench/fanout.py
+	$(PY) bench/segments.py --members 2000 --purchases 20000
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache

@@ -47,12 +47,20 @@ def _received(sim, prefix: str, count: int) -> dict:
     return dict(Counter(len(sim.platform.inbox(user_id_for(f"{prefix}{i}"))) for i in range(count)))
 
 
+def _issue_reply_tokens(sim, tokens: list[tuple[str, str]]) -> int:
+    """Reply tokens for events the benchmark will send itself (token, chat id)."""
+    for token, chat_id in tokens:
+        sim.platform.issue_reply_token(token, chat_id)
+    return len(tokens)
+
+
 def _requests(sim, endpoint: str) -> dict:
     return dict(Counter(r["status"] for r in sim.requests(endpoint)))
 
 
 COMMANDS = {
     "add_friends": _add_friends,
+    "issue_reply_tokens": _issue_reply_tokens,
     "received": _received,
     "requests": _requests,
     "set_rate_limit": lambda sim, endpoint, rate: sim.set_rate_limit(endpoint, rate),

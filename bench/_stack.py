@@ -18,6 +18,7 @@ from simulator import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET, TOKEN = "bench-secret", "bench-token"
+DEVDB_BIN = os.environ.get("DEVDB_BIN") or str(ROOT / ".bin" / "devdb")
 SERVER: dict = {}  # the dev server process of the running benchmark, if we started one
 
 
@@ -36,7 +37,7 @@ def database():
     port = _free_port()
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen(
-            [str(ROOT / ".bin" / "devdb"), "-listen", f"127.0.0.1:{port}", "-data", data],
+            [DEVDB_BIN, "-listen", f"127.0.0.1:{port}", "-data", data],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

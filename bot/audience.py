@@ -11,6 +11,7 @@ carries on after its last batch: no member is left out or taken twice.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -53,7 +54,7 @@ def snapshot(
     if extra:
         query["$and"].append(extra)
     cap, cap_days = store.get_setting("campaign_cap", list(DEFAULT_CAP))
-    sent_lately = store.recent_send_counts(now - timedelta(days=cap_days))
+    sent_lately = _SendCounts(store.sent_streams(now - timedelta(days=cap_days)))
     batch_size = int(store.get_setting("campaign_batch_size", BATCH_SIZE))
     batch = _Batch(campaign, run_id, 0)
     last = store.last_batch(run_id)
@@ -65,7 +66,7 @@ def snapshot(
         for member in page:
             if not keep(member):
                 continue
-            status = _status_for(campaign, member, sent_lately.get(member["_id"], 0), cap)
+            status = _status_for(campaign, member, sent_lately.count(member["_id"]), cap)
             batch.add(member, status)
             if len(batch.members) == batch_size or batch.size == MAX_BATCH_MEMBERS:
                 batch = batch.write(store)
@@ -94,6 +95,27 @@ def snapshot_journey(
         was_kept = keep
         keep = lambda m: m["_id"] not in already and was_kept(m)  # noqa: E731
     snapshot(store, journey, run_id, now, tz, extra=journey.get("extra"), keep=keep)
+
+
+class _SendCounts:
+    """Campaign messages each member got lately, for members asked about in `_id` order.
+
+    The runs' sent members are merged as the snapshot walks the audience, so memory
+    holds one batch per run, never the audience.
+    """
+
+    def __init__(self, streams: list):
+        self._merged = heapq.merge(*streams)
+        self._next = next(self._merged, None)
+
+    def count(self, member_id: str) -> int:
+        while self._next is not None and self._next < member_id:
+            self._next = next(self._merged, None)
+        found = 0
+        while self._next == member_id:
+            found += 1
+            self._next = next(self._merged, None)
+        return found
 
 
 def delivery_row(campaign_id: str, run_id: str, member_id: str, status: str, **fields) -> dict:

@@ -56,6 +56,30 @@ def visit_update(purchase: dict, sign: int = 1) -> dict:
     return update
 
 
+def after_visit(stats: dict | None, purchase: dict) -> dict:
+    """`stats` with one more purchase counted and derived again: what `visit_update` then
+    `derive` make of them, computed here so an earn can write the member once."""
+    after = {**(stats or {})}
+    after["visits"] = after.get("visits", 0) + 1
+    after["spend"] = after.get("spend", 0) + purchase["amount"]
+    for field, key in (
+        ("branches", purchase.get("branch") or "_"),
+        ("hours", str(purchase["local_hour"])),
+        ("weekdays", str(purchase["local_weekday"])),
+    ):
+        bucket = {**(after.get(field) or {})}
+        bucket[key] = bucket.get(key, 0) + 1
+        after[field] = bucket
+    after["rev"] = after.get("rev", 0) + 1
+    at = purchase["created_at"]
+    after["first_visit"] = min(after["first_visit"], at) if after.get("first_visit") else at
+    after["last_visit"] = max(after["last_visit"], at) if after.get("last_visit") else at
+    dates = [*(after.get("visit_dates") or []), purchase["local_date"]]
+    after["visit_dates"] = dates[-KEEP_VISIT_DATES:]
+    after.update(derive(after))
+    return after
+
+
 def derive(stats: dict) -> dict:
     """The derived fields of a stats document (see the module docstring)."""
     visits = stats.get("visits", 0)

@@ -13,11 +13,15 @@ bp = Blueprint("cli", __name__, cli_group=None)
 
 
 @bp.cli.command("init-db")
-def init_db():
-    """Create collections and indexes (safe to run again)."""
+@click.option("--backfill", is_flag=True, help="fill the lookup collections again")
+def init_db(backfill: bool):
+    """Create collections and indexes, and fill lookups for older data (safe to run again)."""
     store = current_app.extensions["samachik"].store
     created = store.ensure_indexes()
     click.echo(f"indexes ready ({len(created)} ensured) in database {store.db.name!r}")
+    filled = store.backfill(force=backfill)
+    if filled is not None:
+        click.echo("lookups filled: " + ", ".join(f"{k} {v}" for k, v in filled.items()))
 
 
 @bp.cli.command("seed-demo")
@@ -29,6 +33,7 @@ def seed_demo(members: int, months: int, seed: int):
     services = current_app.extensions["samachik"]
     store = services.store
     store.ensure_indexes()
+    store.backfill()
     demo_seed.seed(store)
     owner = min(services.config.ADMIN_LINE_USER_IDS, default=None)
     started = time.monotonic()

@@ -308,6 +308,9 @@ def generate(
     _write_stock(store, stock)
     summary.members = members
     _write_totals(store)
+    # What the per-event paths read by `_id` (LINE id → member, keys, each member's ids),
+    # filled as `init-db` fills them for older data.
+    store.backfill(force=True)
     rollups.write(store, days, moves)
     rollups.refresh_members(store, tz, now)
     store.put_setting(MARKER, {**summary.__dict__, "seed": seed, "at": now})

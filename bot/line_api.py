@@ -37,6 +37,8 @@ from linebot.v3.messaging import (
     UpdateRichMenuAliasRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.messaging.rest import RESTResponse
+from urllib3 import Timeout
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,14 @@ class LineApi:
         configuration.connection_pool_maxsize = CONNECTIONS
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
+        # Bodies made by the caller go through the SDK's own connection pool.
+        self._pool = self._client.rest_client.pool_manager
+        self._push_url = f"{base_url.rstrip('/')}/v2/bot/message/push"
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Content-Type": "application/json",
+            "User-Agent": self._client.user_agent,
+        }
         # Rich menu images go to the api-data host too (a simulator serves both).
         data_configuration = Configuration(host=self._data_url, access_token=access_token)
         self._data_client = ApiClient(data_configuration)
@@ -148,6 +158,7 @@ class LineApi:
         self.backoff_seconds = backoff_seconds
         self._sleep = sleep
         self._timeout = {"_request_timeout": timeout}
+        self._body_timeout = Timeout(connect=timeout[0], read=timeout[1])  # for push_body
         self._basic_id: str | None = None
         self._basic_id_asked_at: float | None = None
 
@@ -188,6 +199,21 @@ class LineApi:
                 request, x_line_retry_key=key, **self._timeout
             ),
         )
+
+    def push_body(self, body: bytes, retry_key: str) -> Delivery:
+        """Push a JSON body the caller made and checked (`{"to": …, "messages": […]}`,
+        e.g. campaign_message.PushBodies): `push` without building SDK models."""
+        headers = {**self._headers, "X-Line-Retry-Key": retry_key}
+
+        def call():
+            response = self._pool.request(
+                "POST", self._push_url, body=body, headers=headers, timeout=self._body_timeout
+            )
+            if not 200 <= response.status <= 299:
+                raise ApiException(http_resp=RESTResponse(response))
+            return response
+
+        return self._send_with_key("push", retry_key, call)
 
     def multicast(
         self, user_ids: Sequence[str], messages: Sequence[Message | dict], retry_key: str

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import faultpoints
-from bot.behaviour import stats_from_purchases
+from bot.behaviour import after_visit, stats_from_purchases
 from bot.lots import Holdings, replay
 from bot.member_codes import new_code
 from bot.rules import Earning, EarnRules, Tier, expiry_date, points_for
 from bot.store import Store, utcnow
+from bot.store.purchases import spend_since, spend_with
 
 RULES_SETTING = "earn_rules"
 TIER_WINDOW = timedelta(days=365)
@@ -27,7 +28,8 @@ MIN_PURCHASES_FOR_AVERAGE = 10  # below this, the shop's average purchase means 
 
 
 def load_rules(store: Store) -> EarnRules:
-    return EarnRules.from_dict(store.get_setting(RULES_SETTING))
+    """The merchant's rules (cached per process: see `cached_setting`)."""
+    return EarnRules.from_dict(store.cached_setting(RULES_SETTING))
 
 
 def save_rules(store: Store, rules: EarnRules) -> None:
@@ -184,28 +186,78 @@ def earn(
     }
     purchase, created = store.insert_purchase(purchase)
     faultpoints.reached("earn.after_purchase")
+    counted = None  # the member after a new purchase was counted in one write
     if purchase["status"] == "active":
-        store.record_visit(member["_id"], purchase)
         store.roll_purchase(purchase)  # keyed by purchase: report rollups (bot/analytics)
-        if purchase["points"] > 0:
-            credit(
-                store,
-                member["_id"],
-                purchase["points"],
-                "earn",
-                f"purchase:{purchase_id}",
-                tz,
-                rules,
-                in_debt=member.get("points", 0) < 0 if created else None,
-                purchase_id=purchase_id,
-                branch=purchase["branch"],
-            )
+        if created:
+            counted = _count_new(store, member, purchase, rules, tz)
+        if counted is None:  # redelivered, or the member moved meanwhile: the long way
+            store.record_visit(member["_id"], purchase)
+            if purchase["points"] > 0:
+                credit(
+                    store,
+                    member["_id"],
+                    purchase["points"],
+                    "earn",
+                    f"purchase:{purchase_id}",
+                    tz,
+                    rules,
+                    in_debt=member.get("points", 0) < 0 if created else None,
+                    purchase_id=purchase_id,
+                    branch=purchase["branch"],
+                )
     # An upgrade at the counter is announced in the member's receipt (handlers/earn.py).
+    if counted is not None:
+        before = rules.tier_named(member.get("tier"))
+        after = rules.tier_for(spend_since(counted["tier_spend"], utcnow() - TIER_WINDOW))
+        if after.name != counted.get("tier"):
+            store.set_tier(member["_id"], after.name, announced=True)
+        return EarnResult(purchase, earning, counted["points"], before, after)
     before, after = evaluate_tier(store, rules, member["_id"], member.get("tier"), announced=True)
     balance = store.member_by_id(member["_id"])["points"]
     if not created:
         return EarnResult(purchase, None, balance, before, after, already=True)
     return EarnResult(purchase, earning, balance, before, after)
+
+
+def _count_new(
+    store: Store, member: dict, purchase: dict, rules: EarnRules, tz: ZoneInfo
+) -> dict | None:
+    """A new purchase counted in one write of the member as read (`member`): its points,
+    stats, last purchase and tier spend. Returns the member after, or None if the member
+    changed since it was read (the caller then takes the long way)."""
+    now = utcnow()
+    since = now - TIER_WINDOW
+    spend = member.get("tier_spend")
+    if spend is None:  # the first earn since a void, a rebuild or an earn the long way
+        spend = store.tier_spend_from_purchases(member["_id"], since)
+    stats = member.get("stats") or {}
+    last = {key: purchase.get(key) for key in ("_id", "amount", "branch", "receipt", "created_at")}
+    update = {
+        "$set": {
+            "stats": after_visit(stats, purchase),
+            "last_purchase": last,
+            "tier_spend": spend_with(spend, purchase["created_at"], purchase["amount"], since),
+        },
+        "$addToSet": {"purchase_ids": purchase["_id"]},
+    }
+    condition = {"stats.rev": stats.get("rev"), "last_purchase._id": {"$ne": purchase["_id"]}}
+    entry, after = store.append_and_update(
+        member,
+        max(purchase["points"], 0),
+        "earn",
+        f"purchase:{purchase['_id']}",
+        update,
+        condition,
+        expires_at=lot_expiry(rules, now, tz),
+        purchase_id=purchase["_id"],
+        branch=purchase["branch"],
+    )
+    if entry is not None:
+        store.roll_ledger(entry)  # once: its key is new
+    if after is not None and entry is not None and member.get("points", 0) < 0:
+        refresh_lots(store, member["_id"])  # the new lot paid off debt
+    return after
 
 
 def recent_identical(

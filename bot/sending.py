@@ -78,8 +78,10 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
     personal = personalised(campaign)
     limiter = limiter_for(store, "push" if personal else "multicast")
     campaign = {**campaign, "run_id": run_id}
-    if personal:
-        prepare = _prepare_pushes
+    if personal:  # each member's body made from the message prepared once per language
+        prepare = functools.partial(
+            _prepare_pushes, bodies=campaign_message.PushBodies(sender.config, campaign)
+        )
     else:  # one message for the whole run, rendered and checked once
         message = as_messages([campaign_message.render(sender.config, campaign, None, None)])[0]
         prepare = functools.partial(_prepare_multicast, message=message)
@@ -132,7 +134,9 @@ def _prepare_multicast(sender: Sender, campaign: dict, batch: dict, message: Mes
     return [_Call(members, ("multicast", line_ids, [message], key))]
 
 
-def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
+def _prepare_pushes(
+    sender: Sender, campaign: dict, batch: dict, bodies: campaign_message.PushBodies
+) -> list:
     """One call per member: their own message (and coupon, issued once per delivery)."""
     calls = []
     for member_id, line_id, values in zip(
@@ -149,10 +153,8 @@ def _prepare_pushes(sender: Sender, campaign: dict, batch: dict) -> list:
             "profile": {"first_name": values.get("first_name", "")},
         }
         coupon = _campaign_coupon(sender.store, campaign, member_id, delivery_id)
-        message = campaign_message.render(
-            sender.config, campaign, member, delivery_id, coupon, values
-        )
-        request = ("push", line_id, [message], retry_key_for(delivery_id))
+        body = bodies.body(line_id, member, delivery_id, coupon, values)
+        request = ("push", line_id, body, retry_key_for(delivery_id))
         calls.append(_Call([member_id], request, line_id))
     return calls
 
@@ -186,7 +188,7 @@ def _call(line: LineApi, limiter: RateLimiter, quota, endpoint: str, to, message
             result = line.multicast(to, messages, retry_key=key)
             error = result.failed[0][1] if result.failed else None
         else:
-            line.push(to, messages, retry_key=key)
+            line.push_body(messages, retry_key=key)  # a body made by PushBodies
             error = None
     except LineApiError as refused:
         error = refused
@@ -203,7 +205,7 @@ class _Call:
     """One LINE call of a batch and the members it is for."""
 
     member_ids: list[str]
-    request: tuple  # (endpoint, to, messages, retry key)
+    request: tuple  # (endpoint, to, messages (push: the JSON body), retry key)
     push_to: str | None = None
     future: Future | None = None
 

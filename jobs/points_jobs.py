@@ -8,7 +8,7 @@ from bot import points, rewards
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, retry_key_for
 from bot.messages import text
-from bot.store import Store
+from bot.store import Store, utcnow
 from bot.translate import translator_for
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,19 @@ def expire_points(store: Store) -> int:
 
 
 def reevaluate_tiers(store: Store) -> int:
-    """Nightly: move members to the tier their rolling 12-month spend earns (downgrades too)."""
+    """Nightly: move members to the tier their rolling 12-month spend earns (downgrades too).
+
+    One read of the members and one of the year's purchases find whose tier no longer
+    fits; only those are looked at again (a purchase meanwhile may have kept their tier).
+    """
     rules = points.load_rules(store)
     changed = 0
-    for member in store.members_in_status("member", {"_id": 1, "tier": 1}):
-        before, after = points.evaluate_tier(store, rules, member["_id"], member.get("tier"))
-        changed += int(before.name != after.name)
+    for page in store.spend_pages(utcnow() - points.TIER_WINDOW):
+        for member, spend in page:
+            if rules.tier_for(spend).name == member.get("tier"):
+                continue
+            before, after = points.evaluate_tier(store, rules, member["_id"])
+            changed += int(before.name != after.name)
     log.info("tier changes: %d", changed)
     return changed
 

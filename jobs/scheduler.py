@@ -143,6 +143,7 @@ def main() -> None:
         return
     store = Store(connect(config.MONGODB_URI, config.MONGODB_TIMEOUT_MS), config.MONGODB_DB)
     store.ensure_indexes()
+    store.backfill()  # a database from before the `_id` lookups (once)
 
     line = LineApi(
         config.LINE_CHANNEL_ACCESS_TOKEN,

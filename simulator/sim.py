@@ -10,17 +10,23 @@ replies = alice.says("help")
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
+import waitress
+from waitress import wasyncore
 
 from simulator import app as line_app
 from simulator import events as ev
 from simulator.line_urls import effect_of
 from simulator.openapi import default_validator
 from simulator.platform import Platform, UserState
+
+SERVER_THREADS = 64  # calls answered at once (a campaign sends on up to 32 threads)
+# waitress warns whenever a call waits for a thread: injected latency makes that normal.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 class Simulator:
@@ -53,13 +59,18 @@ class Simulator:
     # -- server lifecycle ----------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
-        """Serve the Messaging API on a thread (port 0 picks a free port)."""
+        """Serve the Messaging API on a thread (port 0 picks a free port).
+
+        waitress keeps connections alive between calls, as LINE's servers do
+        (werkzeug's development server closes each one, so every call would pay for
+        a new connection, and the simulator for a new thread).
+        """
         from simulator.server import create_server_app  # noqa: PLC0415
 
-        self._server = make_server(
-            host, port, create_server_app(self), threaded=True, request_handler=_QuietHandler
+        self._server = waitress.create_server(
+            create_server_app(self), host=host, port=port, threads=SERVER_THREADS
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         return self
 
@@ -67,8 +78,7 @@ class Simulator:
     def base_url(self) -> str:
         if self._host is not None:
             return self._host.base_url
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.effective_host}:{self._server.effective_port}"
 
     def channel(self, channel_secret: str, access_token: str, basic_id: str) -> Simulator:
         """Another LINE Official Account on this simulator's server: its own secret,
@@ -96,8 +106,9 @@ class Simulator:
             self._host._channels.pop(self.platform.access_token, None)
             return
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.task_dispatcher.shutdown()
+            wasyncore.close_all(self._server._map)  # the listener and open connections
+            self._thread.join(5)
             self._server = None
 
     def reset(self) -> None:
@@ -418,13 +429,6 @@ class SimChat:
 
     def bot_leaves(self) -> list[dict]:
         return self.send(ev.other_event("leave", None, source=self.source()))
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log per request: benchmarks send thousands."""
-
-    def log_request(self, *args, **kwargs) -> None:
-        pass
 
 
 def user_id_for(name: str) -> str:

@@ -23,7 +23,8 @@ from bot import create_app, points
 from simulator import Simulator, user_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVDB_BIN = ROOT / ".bin" / "devdb"
+# DEVDB_BIN runs the suite on another build of the dev server (e.g. one being patched).
+DEVDB_BIN = Path(os.environ.get("DEVDB_BIN") or ROOT / ".bin" / "devdb")
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 OWNER = "owner"  # a simulator user whose id is in ADMIN_LINE_USER_IDS

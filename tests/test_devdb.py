@@ -57,3 +57,29 @@ def test_two_clients_see_each_others_writes(mongo_uri):
         writer.drop_database("shared_check")
         writer.close()
         reader.close()
+
+
+def test_filters_on_id_read_only_their_documents(mongo_uri):
+    """A conditional update or an `$in` on `_id` uses the `_id` index (patch-ferretdb.sh).
+
+    Stock FerretDB 1.24 decodes the whole collection unless the filter is `_id` alone,
+    which made every compare-and-set on a member grow with the member count.
+    """
+    client = pymongo.MongoClient(mongo_uri)
+    try:
+        db = client.pushdown_check
+        db.things.insert_many([{"_id": f"m{n}", "n": n} for n in range(3)])
+        if "ferretdbVersion" not in client.admin.command("buildInfo"):
+            return  # MongoDB: its query planner is not ours to check
+        for query in (
+            {"_id": "m1", "n": {"$gte": 1}},
+            {"_id": {"$in": ["m0", "m2"]}, "n": 2},
+        ):
+            plan = db.command("explain", {"find": "things", "filter": query})
+            assert plan["filterPushdown"] is True, query
+        assert db.things.find_one({"_id": "m1", "n": 1})["n"] == 1
+        assert db.things.find_one({"_id": "m1", "n": 2}) is None
+        assert [d["n"] for d in db.things.find({"_id": {"$in": ["m0", "m2"]}, "n": 2})] == [2]
+    finally:
+        client.drop_database("pushdown_check")
+        client.close()

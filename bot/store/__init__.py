@@ -27,6 +27,9 @@ from bot.store.settings import SettingsStore
 from bot.store.staff import StaffStore
 from bot.store.tickets import TicketStore
 
+BACKFILL_SETTING = "key_backfill"
+BACKFILL_VERSION = 1
+
 
 class Store(
     EventStore,
@@ -50,6 +53,24 @@ class Store(
     TicketStore,
 ):
     """All queries, grouped by the collections they serve."""
+
+    def backfill(self, force: bool = False) -> dict | None:
+        """Fill the `_id`-keyed lookups for data written before they existed (init-db).
+
+        Idempotent: it writes only what is missing. Once done it is marked in the
+        settings, since the code keeps them up to date from then on; `force` runs it
+        again (None when there was nothing to do).
+        """
+        if not force and self.get_setting(BACKFILL_SETTING) == BACKFILL_VERSION:
+            return None
+        done = {
+            **self.backfill_member_keys(),
+            "ledger_keys": self.backfill_ledger_keys(),
+            "reward_keys": self.backfill_reward_keys(),
+        }
+        self.purchase_totals()  # counted once, if the shop's figure does not exist yet
+        self.put_setting(BACKFILL_SETTING, BACKFILL_VERSION)
+        return done
 
 
 __all__ = [

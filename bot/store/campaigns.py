@@ -316,6 +316,22 @@ class CampaignStore(StoreBase):
             counts.update(m for m in self._members(outcome["_id"]) if m not in exceptions)
         return dict(counts)
 
+    def sent_streams(self, since: datetime) -> list:
+        """For each run with campaign messages sent since `since`: its members sent to, in
+        `_id` order, read one batch at a time (a run's batches cover rising `_id` ranges)."""
+        query = {"status": "sent", "sent_at": {"$gte": since}, "reply": {"$ne": True}}
+        runs: dict[str, list[tuple[int, dict]]] = {}
+        for outcome in self.db.batch_outcomes.find(query, {"exceptions": 1, "run_id": 1}):
+            number = outcome["_id"].rsplit(":b", 1)[-1]
+            if number.isdigit():  # snapshot batches (a reply's is not counted in caps)
+                runs.setdefault(outcome["run_id"], []).append((int(number), outcome))
+        return [self._sent_in(sorted(batches, key=lambda b: b[0])) for batches in runs.values()]
+
+    def _sent_in(self, batches: list[tuple[int, dict]]):
+        for _number, outcome in batches:
+            exceptions = outcome["exceptions"]
+            yield from (m for m in self._members(outcome["_id"]) if m not in exceptions)
+
     def queued_members(self, campaign_id: str) -> set[str]:
         """Members in a campaign's (or journey's) batches not answered yet."""
         return {

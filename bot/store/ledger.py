@@ -7,16 +7,21 @@ conditional `$inc` that only matches while the member is still at `seq`. A
 writer that finds an inserted but unapplied entry (a crash between the two
 writes) applies it before adding its own. The `key` index makes every logical
 movement (one purchase, one signup bonus) count once, however often retried.
+
+Every per-event read is by `_id` (DESIGN §6): a member's entries are
+`<member>:1 … <member>:<ledger_seq>`, and `ledger_keys` leads from a key to its
+entry (written just after the entry; the unique `key` index stays the guard).
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import grouped, spool, unmatched
 
 MAX_ATTEMPTS = 50
 
@@ -36,6 +41,7 @@ class LedgerStore(StoreBase):
             IndexModel([("member_id", ASCENDING), ("seq", DESCENDING)]),
             IndexModel([("expires_at", ASCENDING)]),
         ],
+        "ledger_keys": [],  # _id = movement key -> {entry_id}
     }
 
     def append_ledger(
@@ -49,7 +55,7 @@ class LedgerStore(StoreBase):
         `s + 1` if no other movement did in between.
         """
         for _attempt in range(MAX_ATTEMPTS):
-            existing = self.db.ledger.find_one({"key": key})
+            existing = self._entry_for_key(key)
             if existing is not None:
                 self._apply_pending(member_id)
                 return existing, False
@@ -63,27 +69,95 @@ class LedgerStore(StoreBase):
                     raise InsufficientPointsError(member_id)
                 continue  # the balance moved meanwhile: look again
             seq = member.get("ledger_seq", 0) + 1
-            entry = {
-                **fields,
-                "_id": f"{member_id}:{seq}",
-                "member_id": member_id,
-                "seq": seq,
-                "amount": int(amount),
-                "kind": kind,
-                "key": key,
-                "created_at": utcnow(),
-            }
-            if amount > 0:
-                entry["remaining"] = int(amount)  # a lot; see bot/lots.py
+            entry = self._entry(member_id, seq, amount, kind, key, fields)
             try:
                 self.db.ledger.insert_one(entry)
             except DuplicateKeyError:
-                # Same key from a concurrent writer, or seq taken: settle and retry.
+                # The seq was taken, or the key (by a concurrent or crashed writer).
+                existing = self._entry_with_key(entry["_id"], key)
                 self._apply_pending(member_id)
+                if existing is not None:
+                    return existing, False
                 continue
+            self._link_key(key, entry["_id"])
             self._apply(member_id, seq, int(amount))
             return entry, True
         raise LedgerConflictError(f"could not append to the ledger of {member_id}")
+
+    def append_and_update(
+        self,
+        member: dict,
+        amount: int,
+        kind: str,
+        key: str,
+        update: dict,
+        condition: dict,
+        **fields,
+    ) -> tuple[dict | None, dict | None]:
+        """A new movement (none for 0 points) and `update` in one write of the member as
+        read: `member`'s `ledger_seq`, and `condition`, must still hold.
+
+        Returns (entry, the member after). When the member has moved since it was
+        read the member is None and nothing of `update` applies; an entry inserted
+        here is applied by the next append (as after a crash), so the caller can take
+        the long way. For a key that cannot exist yet (a new purchase's).
+        """
+        seq = member.get("ledger_seq", 0)
+        entry = None
+        if amount:
+            entry = self._entry(member["_id"], seq + 1, amount, kind, key, fields)
+            try:
+                self.db.ledger.insert_one(entry)
+            except DuplicateKeyError:
+                return None, None  # another movement came first
+            self._link_key(key, entry["_id"])
+        change = {**update, "$set": {**update.get("$set", {}), "ledger_seq": seq + bool(amount)}}
+        change["$inc"] = {**update.get("$inc", {}), "points": int(amount)}
+        with self.locked(f"member:{member['_id']}"):
+            after = self.db.members.find_one_and_update(
+                {"_id": member["_id"], "ledger_seq": seq, **condition},
+                change,
+                return_document=ReturnDocument.AFTER,
+            )
+        return entry, after
+
+    @staticmethod
+    def _entry(member_id: str, seq: int, amount: int, kind: str, key: str, fields: dict) -> dict:
+        entry = {
+            **fields,
+            "_id": f"{member_id}:{seq}",
+            "member_id": member_id,
+            "seq": seq,
+            "amount": int(amount),
+            "kind": kind,
+            "key": key,
+            "created_at": utcnow(),
+        }
+        if amount > 0:
+            entry["remaining"] = int(amount)  # a lot; see bot/lots.py
+        return entry
+
+    def _entry_for_key(self, key: str) -> dict | None:
+        link = self.db.ledger_keys.find_one({"_id": key})
+        return self.db.ledger.find_one({"_id": link["entry_id"]}) if link else None
+
+    def _link_key(self, key: str, entry_id: str) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            self.db.ledger_keys.insert_one({"_id": key, "entry_id": entry_id})
+
+    def _entry_with_key(self, slot: str, key: str) -> dict | None:
+        """After an insert collided: the entry holding `key`, if that was the collision."""
+        taken = self.db.ledger.find_one({"_id": slot})
+        if taken is not None and taken["key"] != key:
+            return None  # another movement took the seq: try the next one
+        if taken is None:
+            # The key collided elsewhere and its link is not written yet (a concurrent
+            # writer, or one that died in between): the one read not by `_id`, and rare.
+            taken = self.db.ledger.find_one({"key": key})
+            if taken is None:
+                return None
+        self._link_key(key, taken["_id"])
+        return taken
 
     def _apply(self, member_id: str, seq: int, amount: int) -> bool:
         result = self.update_member(
@@ -105,10 +179,15 @@ class LedgerStore(StoreBase):
             self._apply(member_id, seq, pending["amount"])
 
     def ledger_for(self, member_id: str, limit: int = 0) -> list[dict]:
-        cursor = self.db.ledger.find({"member_id": member_id}).sort("seq", DESCENDING)
-        return list(cursor.limit(limit) if limit else cursor)
+        """The member's entries, newest first (the last `limit` if given), read by `_id`."""
+        member = self.db.members.find_one({"_id": member_id}, {"ledger_seq": 1}) or {}
+        last = member.get("ledger_seq", 0)
+        first = max(last - limit, 0) + 1 if limit else 1
+        ids = [f"{member_id}:{seq}" for seq in range(last, first - 1, -1)]
+        return sorted(self.owned("ledger", ids), key=lambda e: e["seq"], reverse=True)
 
     def ledger_sum(self, member_id: str) -> int:
+        """Every entry of the member, applied or not (`check-ledger`, not per event)."""
         rows = list(
             self.db.ledger.aggregate(
                 [
@@ -139,19 +218,27 @@ class LedgerStore(StoreBase):
             )
 
     def ledger_by_member(self):
-        """(member id, entries) for every member with a ledger, from one sorted pass."""
-        cursor = self.db.ledger.find({}).sort([("member_id", ASCENDING), ("seq", ASCENDING)])
-        for member_id, entries in itertools.groupby(cursor, key=lambda e: e["member_id"]):
-            yield member_id, list(entries)
+        """(member id, entries in seq order) for every member with a ledger, from one read."""
+        return grouped(self.db.ledger, {}, "member_id", "seq")
 
     def scrub_ledger_reasons(self, member_id: str) -> int:
         """Erasure: the free-text reasons of manual corrections may name the member."""
+        ids = [entry["_id"] for entry in self.ledger_for(member_id) if entry["kind"] == "adjust"]
+        if not ids:
+            return 0
         with self.locked(f"lots:{member_id}"):
             result = self.db.ledger.update_many(
-                {"member_id": member_id, "kind": "adjust", "reason": {"$exists": True}},
+                {"_id": {"$in": ids}, "reason": {"$exists": True}},
                 {"$set": {"reason": "[erased]"}},
             )
         return result.modified_count
 
     def all_member_ids_with_ledger(self) -> list[str]:
         return sorted(self.db.ledger.distinct("member_id"))
+
+    def backfill_ledger_keys(self) -> int:
+        """Link every key to its entry for ledgers from before `ledger_keys` (init-db)."""
+        entries = spool(self.db.ledger, {}, {"key": 1})
+        linked = spool(self.db.ledger_keys, {}, {"_id": 1})
+        links = ({"_id": e["key"], "entry_id": e["_id"]} for e in unmatched(entries, "key", linked))
+        return self.insert_missing("ledger_keys", links)

@@ -4,7 +4,13 @@ A member's `_id` is our own id; the LINE user id is a unique field that erasure
 replaces with a tombstone, so anonymised ledger and purchase rows keep pointing
 at a member that no longer leads back to a person. Member codes and phone
 numbers are optional, so their unique lookups live in their own collections
-keyed by `_id` (no partial indexes on FerretDB, DESIGN §6).
+keyed by `_id` (no partial indexes on FerretDB, DESIGN §6). So does the LINE user
+id (`member_lines`): every webhook looks its sender up by it, and on the dev server
+only a filter on `_id` reads one document instead of the whole collection.
+
+The documents a member owns in other collections are listed on the member
+(`purchase_ids`, `coupon_ids`, `redemption_ids`; ledger entries are `<member>:<seq>`),
+so per-event reads fetch them by `_id` too.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import member_groups, spool, unmatched
 
 # Gone at erasure. Tags are the owner's free text about the person ("Ploy's sister").
 PERSONAL_FIELDS = ("profile", "conversation", "display_name", "tags", "phone_tries")
+# Collections whose documents belong to one member -> the member's list of their ids.
+OWNED = {"purchases": "purchase_ids", "coupons": "coupon_ids", "redemptions": "redemption_ids"}
 
 
 class MemberStore(StoreBase):
@@ -30,12 +39,15 @@ class MemberStore(StoreBase):
         ],
         "member_codes": [],  # _id = member code -> {member_id}
         "member_phones": [],  # _id = E.164 phone -> {member_id}
+        "member_lines": [],  # _id = LINE user id -> {member_id}; gone at erasure
     }
 
     # -- lookups ---------------------------------------------------------------
 
     def member_by_line_id(self, line_user_id: str) -> dict | None:
-        return self.db.members.find_one({"line_user_id": line_user_id})
+        link = self.db.member_lines.find_one({"_id": line_user_id})
+        member = self.member_by_id(link["member_id"]) if link else None
+        return member if member and member["line_user_id"] == line_user_id else None
 
     def member_by_id(self, member_id: str) -> dict | None:
         return self.db.members.find_one({"_id": member_id})
@@ -49,7 +61,8 @@ class MemberStore(StoreBase):
         return self.member_by_id(link["member_id"]) if link else None
 
     def member_locale(self, line_user_id: str) -> str | None:
-        doc = self.db.members.find_one({"line_user_id": line_user_id}, {"locale": 1})
+        link = self.db.member_lines.find_one({"_id": line_user_id})
+        doc = self.db.members.find_one({"_id": link["member_id"]}, {"locale": 1}) if link else None
         return doc.get("locale") if doc else None
 
     # -- following -------------------------------------------------------------
@@ -61,8 +74,10 @@ class MemberStore(StoreBase):
         if existing is not None:
             self.update_member(existing["_id"], {"$set": {"reachable": True, "followed_at": now}})
             return self.member_by_id(existing["_id"]), False
+        # The link first: of two concurrent follows, both then write the same member.
+        member_id = self._link_line_id(line_user_id, str(ObjectId()))
         doc = {
-            "_id": str(ObjectId()),
+            "_id": member_id,
             "line_user_id": line_user_id,
             "status": "follower",
             "locale": locale,
@@ -75,9 +90,29 @@ class MemberStore(StoreBase):
         try:
             self.db.members.insert_one(doc)
         except DuplicateKeyError:
-            # A concurrent follow created it first; now it exists.
+            linked = self.member_by_id(member_id)
+            if linked is None:
+                # A member from before `member_lines` (init-db not run yet): link it.
+                legacy = self.db.members.find_one({"line_user_id": line_user_id}, {"_id": 1})
+                self.db.member_lines.update_one(
+                    {"_id": line_user_id}, {"$set": {"member_id": legacy["_id"]}}
+                )
+            elif linked["line_user_id"] != line_user_id:
+                # The link outlived an erasure interrupted half-way: start afresh.
+                self.db.member_lines.delete_one({"_id": line_user_id, "member_id": member_id})
+            # Otherwise a concurrent follow wrote the member first.
             return self.record_follow(line_user_id, locale)
         return doc, True
+
+    def _link_line_id(self, line_user_id: str, member_id: str) -> str:
+        """Claim the LINE id for `member_id`; returns the member id it leads to."""
+        try:
+            self.db.member_lines.insert_one(
+                {"_id": line_user_id, "member_id": member_id, "created_at": utcnow()}
+            )
+            return member_id
+        except DuplicateKeyError:
+            return self.db.member_lines.find_one({"_id": line_user_id})["member_id"]
 
     def record_unfollow(self, line_user_id: str) -> None:
         """Blocked or unfollowed: no campaign may target them until they return."""
@@ -228,12 +263,51 @@ class MemberStore(StoreBase):
     def export_member(self, member_id: str) -> dict:
         """Everything stored about one member, for `my data` (right of access)."""
         member = self.member_by_id(member_id) or {}
-        related = {}
-        for name in ("ledger", "purchases", "redemptions", "coupons"):
-            rows = self.db[name].find({"member_id": member_id}, {"member_id": 0})
-            related[name] = list(rows.sort("created_at", ASCENDING))
+        related = {"ledger": self.ledger_for(member_id)}
+        for name, field in OWNED.items():
+            related[name] = self.owned(name, member.get(field) or [], {"member_id": 0})
+        for rows in related.values():
+            rows.sort(key=lambda row: row["created_at"])
+            for row in rows:
+                row.pop("member_id", None)
         related["deliveries"] = self.member_deliveries(member_id)
         return {"member": member, **related}
+
+    # -- migration -------------------------------------------------------------------
+
+    def backfill_member_keys(self) -> dict:
+        """Fill `member_lines` and the owned-id lists for data from before them (init-db).
+
+        Idempotent, and one read of each collection: only what is missing is written.
+        """
+        members = spool(self.db.members, {"status": {"$ne": "erased"}}, {"line_user_id": 1})
+        linked = spool(self.db.member_lines, {}, {"_id": 1})
+        now = utcnow()
+        lines = self.insert_missing(
+            "member_lines",
+            (
+                {"_id": doc["line_user_id"], "member_id": doc["_id"], "created_at": now}
+                for doc in unmatched(members, "line_user_id", linked)
+            ),
+        )
+        fields = {field: 1 for field in OWNED.values()}
+        related = {name: (name, {}, {"_id": 1}) for name in OWNED}
+        listed = 0
+        for page in member_groups(self.db, {}, fields, related):
+            updates = []
+            for member, owned in page:
+                missing = {
+                    field: [
+                        d["_id"] for d in owned[name] if d["_id"] not in (member.get(field) or [])
+                    ]
+                    for name, field in OWNED.items()
+                }
+                adds = {field: {"$each": ids} for field, ids in missing.items() if ids}
+                if adds:
+                    updates.append((member["_id"], {"$addToSet": adds}))
+                    listed += sum(len(ids) for ids in missing.values())
+            self.bulk_update_members(updates)
+        return {"member_lines": lines, "owned_ids": listed}
 
     # -- erasure -------------------------------------------------------------------
 
@@ -250,6 +324,7 @@ class MemberStore(StoreBase):
             self.db.member_codes.update_one(
                 {"_id": member["code"]}, {"$set": {"member_id": None, "erased": True}}
             )
+        self.db.member_lines.delete_one({"_id": member["line_user_id"]})
         self.update_member(
             member_id,
             {

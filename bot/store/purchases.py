@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -9,6 +10,12 @@ from pymongo.errors import DuplicateKeyError
 
 from bot.behaviour import derive, recent, visit_update
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import member_groups
+
+# database -> (monotonic time read, count, amount): the shop's totals are a guide
+# (large-purchase flags), read from the database at most this often per process.
+_TOTALS: dict[str, tuple[float, int, int]] = {}
+TOTALS_CACHE_SECONDS = 60.0
 
 
 class PurchaseStore(StoreBase):
@@ -61,6 +68,9 @@ class PurchaseStore(StoreBase):
         A shop from before the figure existed gets it counted once from its purchases (a
         purchase recorded during that first count may be missed: the figure is a guide).
         """
+        cached = _TOTALS.get(self.db.name)
+        if cached is not None and time.monotonic() - cached[0] < TOTALS_CACHE_SECONDS:
+            return cached[1], cached[2]
         doc = self.db.purchase_totals.find_one({"_id": "all"})
         if doc is None:
             # Two queries: FerretDB 1.24 computes only the first accumulator of a $group.
@@ -76,6 +86,7 @@ class PurchaseStore(StoreBase):
                 self.db.purchase_totals.insert_one(doc)
             except DuplicateKeyError:
                 doc = self.db.purchase_totals.find_one({"_id": "all"})
+        _TOTALS[self.db.name] = (time.monotonic(), doc["count"], doc["amount"])
         return doc["count"], doc["amount"]
 
     def _count_in_totals(self, amount: int, sign: int) -> None:
@@ -84,6 +95,9 @@ class PurchaseStore(StoreBase):
             self.db.purchase_totals.update_one(
                 {"_id": "all"}, {"$inc": {"count": sign, "amount": sign * amount}}
             )
+        cached = _TOTALS.get(self.db.name)
+        if cached is not None:  # this process's own purchases show at once
+            _TOTALS[self.db.name] = (cached[0], cached[1] + sign, cached[2] + sign * amount)
 
     def purchase(self, purchase_id: str) -> dict | None:
         return self.db.purchases.find_one({"_id": purchase_id})
@@ -105,22 +119,37 @@ class PurchaseStore(StoreBase):
             self.db.purchases.update_one({"_id": purchase_id}, {"$set": {"coupon": coupon_code}})
 
     def rolling_spend(self, member_id: str, since: datetime) -> int:
-        """Total of active purchases since `since`, in minor units (tiers)."""
-        rows = list(
-            self.db.purchases.aggregate(
-                [
-                    {
-                        "$match": {
-                            "member_id": member_id,
-                            "status": "active",
-                            "created_at": {"$gte": since},
-                        }
-                    },
-                    {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
-                ]
-            )
-        )
-        return rows[0]["total"] if rows else 0
+        """Total of active purchases since `since`, in minor units (tiers).
+
+        Kept on the member as `tier_spend` by earns (see `spend_with`); read from the
+        purchases where it is not (yet) there.
+        """
+        member = self.db.members.find_one({"_id": member_id}, {"tier_spend": 1}) or {}
+        if member.get("tier_spend") is not None:
+            return spend_since(member["tier_spend"], since)
+        return spend_since(self.tier_spend_from_purchases(member_id, since), since)
+
+    def tier_spend_from_purchases(self, member_id: str, since: datetime) -> str:
+        """The member's `tier_spend` as their active purchases since `since` make it."""
+        fields = {"amount": 1, "status": 1, "created_at": 1}
+        rows = [
+            row
+            for row in self._member_purchases(member_id, fields)
+            if row["status"] == "active" and row["created_at"] >= since
+        ]
+        return " ".join(_spend_token(row["created_at"], row["amount"]) for row in rows)
+
+    def spend_pages(self, since: datetime):
+        """Pages of (member, active spend since `since`) for every member: one read of each."""
+        active = {"status": "active", "created_at": {"$gte": since}}
+        related = {"purchases": ("purchases", active, {"amount": 1})}
+        for page in member_groups(self.db, {"status": "member"}, {"tier": 1}, related):
+            yield [(doc, sum(p["amount"] for p in owned["purchases"])) for doc, owned in page]
+
+    def _member_purchases(self, member_id: str, fields: dict | None = None) -> list[dict]:
+        """The member's purchases, by the ids listed on them (one `_id` read)."""
+        member = self.db.members.find_one({"_id": member_id}, {"purchase_ids": 1}) or {}
+        return self.owned("purchases", member.get("purchase_ids") or [], fields)
 
     def record_visit(self, member_id: str, purchase: dict) -> None:
         """Count a purchase in the member's stats, then refresh what derives from them.
@@ -133,6 +162,9 @@ class PurchaseStore(StoreBase):
         update.setdefault("$set", {})["last_purchase"] = {
             key: purchase.get(key) for key in ("_id", "amount", "branch", "receipt", "created_at")
         }
+        # Listed with the stats that count it: the member's purchases are read by `_id`.
+        update["$addToSet"] = {"purchase_ids": purchase["_id"]}
+        update["$unset"] = {"tier_spend": ""}  # read from the purchases until the next earn
         with self.locked(f"member:{member_id}"):
             doc = self.db.members.find_one_and_update(
                 {
@@ -161,7 +193,8 @@ class PurchaseStore(StoreBase):
             current = self.db.members.find_one({"_id": member_id}, {"stats.rev": 1})
             rev = ((current or {}).get("stats") or {}).get("rev", 0) + 1
             self.db.members.update_one(
-                {"_id": member_id}, {"$set": {"stats": {**stats, "rev": rev}}}
+                {"_id": member_id},
+                {"$set": {"stats": {**stats, "rev": rev}}, "$unset": {"tier_spend": ""}},
             )
 
     def recent_purchases(self, member_id: str, limit: int) -> list[dict]:
@@ -170,8 +203,36 @@ class PurchaseStore(StoreBase):
         return list(found.limit(limit))
 
     def active_purchases(self, member_id: str) -> list[dict]:
-        return list(
-            self.db.purchases.find({"member_id": member_id, "status": "active"}).sort(
-                "created_at", ASCENDING
-            )
-        )
+        rows = [row for row in self._member_purchases(member_id) if row["status"] == "active"]
+        return sorted(rows, key=lambda row: row["created_at"])
+
+
+# -- tier spend kept on the member ------------------------------------------------------
+#
+# `tier_spend` packs the member's active purchases of the tier window as
+# "<epoch seconds>:<amount>" tokens, so an earn knows the rolling spend without
+# reading purchases. Earns keep it (bot/points.py); anything else that changes the
+# member's purchases (a void, a rebuild, an earn the long way) unsets it, and the
+# next earn reads it from the purchases again.
+
+
+def _spend_token(at: datetime, amount: int) -> str:
+    return f"{int(at.timestamp())}:{amount}"
+
+
+def spend_since(packed: str, since: datetime) -> int:
+    """Total amount of the tokens at or after `since`."""
+    cutoff = since.timestamp()
+    total = 0
+    for token in packed.split():
+        at, amount = token.split(":")
+        if int(at) >= cutoff:
+            total += int(amount)
+    return total
+
+
+def spend_with(packed: str, at: datetime, amount: int, since: datetime) -> str:
+    """`packed` with one more purchase and without those before `since`."""
+    cutoff = since.timestamp()
+    kept = [token for token in packed.split() if int(token.split(":")[0]) >= cutoff]
+    return " ".join([*kept, _spend_token(at, amount)])

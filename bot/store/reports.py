@@ -29,6 +29,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+from bot.store.passes import sorted_pages
 
 MAX_ATTEMPTS = 50
 CODEC = CodecOptions(tz_aware=True)
@@ -162,6 +163,10 @@ class ReportStore(StoreBase):
             "local_hour": 1,
             "coupon": 1,
         }
+        if self.serialises_writes:
+            # FerretDB would sort every purchase, whole, in its own memory.
+            pages = sorted_pages(self.db.purchases, query, fields, 5000, "created_at")
+            return (purchase for page in pages for purchase in page)
         cursor = self.db.purchases.find(query, fields).sort("created_at", ASCENDING)
         return self._drained(cursor)
 

@@ -1,13 +1,23 @@
-"""Rewards (catalogue and stock), redemptions and coupons."""
+"""Rewards (catalogue and stock), redemptions and coupons.
+
+Redemptions and coupons are written once per key (a unique index); per-event reads
+reach them by `_id` only (DESIGN §6): through `redemption_keys`/`coupon_keys` from a
+key, and through the member's `redemption_ids`/`coupon_ids` from a member.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
+from bot.store.members import OWNED
+from bot.store.passes import spool, unmatched
+
+KEYS = {"redemptions": "redemption_keys", "coupons": "coupon_keys"}
 
 
 class RewardStore(StoreBase):
@@ -25,6 +35,8 @@ class RewardStore(StoreBase):
             IndexModel([("member_id", ASCENDING), ("status", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)]),
         ],
+        "redemption_keys": [],  # _id = key -> {doc_id}
+        "coupon_keys": [],  # _id = key -> {doc_id}
     }
 
     # -- catalogue -----------------------------------------------------------------
@@ -91,15 +103,55 @@ class RewardStore(StoreBase):
 
     def create_redemption(self, redemption: dict) -> dict:
         """Insert a pending redemption; the existing one if its key was seen before."""
-        try:
-            doc = {**redemption, "status": "pending", "created_at": utcnow()}
-            self.db.redemptions.insert_one(doc)
-            return doc
-        except DuplicateKeyError:
-            return self.redemption_by_key(redemption["key"])
+        doc = {**redemption, "status": "pending", "created_at": utcnow()}
+        return self._insert_keyed("redemptions", doc)[0]
 
     def redemption_by_key(self, key: str) -> dict | None:
-        return self.db.redemptions.find_one({"key": key})
+        return self._doc_by_key("redemptions", key)
+
+    # -- documents written once per key ----------------------------------------------
+
+    def _insert_keyed(self, name: str, doc: dict) -> tuple[dict, bool]:
+        """Insert once per `key`; returns (the document holding the key, whether it is new)."""
+        self.add_owned(doc["member_id"], OWNED[name], doc["_id"])
+        try:
+            self.db[name].insert_one(doc)
+        except DuplicateKeyError:
+            return self._doc_by_key(name, doc["key"], scan=True), False
+        self._link_doc_key(name, doc["key"], doc["_id"])
+        return doc, True
+
+    def _link_doc_key(self, name: str, key: str, doc_id: str) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            self.db[KEYS[name]].insert_one({"_id": key, "doc_id": doc_id})
+
+    def _doc_by_key(self, name: str, key: str, scan: bool = False) -> dict | None:
+        link = self.db[KEYS[name]].find_one({"_id": key})
+        if link is not None:
+            return self.db[name].find_one({"_id": link["doc_id"]})
+        if not scan:
+            return None
+        # The key collided with a document whose writer has not linked it yet (a
+        # concurrent or interrupted one): the one read not by `_id`, and rare.
+        doc = self.db[name].find_one({"key": key})
+        if doc is not None:
+            self._link_doc_key(name, key, doc["_id"])
+        return doc
+
+    def _owned_by(self, member_id: str, name: str) -> list[dict]:
+        field = OWNED[name]
+        member = self.db.members.find_one({"_id": member_id}, {field: 1}) or {}
+        return self.owned(name, member.get(field) or [])
+
+    def backfill_reward_keys(self) -> int:
+        """Link keys to redemptions and coupons from before the key collections (init-db)."""
+        linked = 0
+        for name, keys in KEYS.items():
+            docs = spool(self.db[name], {}, {"key": 1})
+            known = spool(self.db[keys], {}, {"_id": 1})
+            links = ({"_id": d["key"], "doc_id": d["_id"]} for d in unmatched(docs, "key", known))
+            linked += self.insert_missing(keys, links)
+        return linked
 
     def redemption(self, code: str) -> dict | None:
         return self.db.redemptions.find_one({"_id": code})
@@ -122,15 +174,14 @@ class RewardStore(StoreBase):
             )
 
     def member_redemptions(self, member_id: str, statuses: tuple[str, ...]) -> list[dict]:
-        return list(
-            self.db.redemptions.find(
-                {"member_id": member_id, "status": {"$in": list(statuses)}}
-            ).sort("created_at", DESCENDING)
-        )
+        rows = [r for r in self._owned_by(member_id, "redemptions") if r["status"] in statuses]
+        return sorted(rows, key=lambda row: row["created_at"], reverse=True)
 
     def count_member_redemptions(self, member_id: str, reward_id: str) -> int:
-        return self.db.redemptions.count_documents(
-            {"member_id": member_id, "reward_id": reward_id, "status": {"$in": ["issued", "used"]}}
+        return sum(
+            1
+            for row in self._owned_by(member_id, "redemptions")
+            if row["reward_id"] == reward_id and row["status"] in ("issued", "used")
         )
 
     def claim_slot(self, reward_id: str, member_id: str, code: str, limit: int) -> bool:
@@ -169,12 +220,7 @@ class RewardStore(StoreBase):
 
     def issue_coupon(self, coupon: dict) -> tuple[dict, bool]:
         """Insert a coupon once per key; returns (coupon, created)."""
-        try:
-            doc = {**coupon, "status": "issued", "created_at": utcnow()}
-            self.db.coupons.insert_one(doc)
-            return doc, True
-        except DuplicateKeyError:
-            return self.db.coupons.find_one({"key": coupon["key"]}), False
+        return self._insert_keyed("coupons", {**coupon, "status": "issued", "created_at": utcnow()})
 
     def coupon(self, code: str) -> dict | None:
         return self.db.coupons.find_one({"_id": code})
@@ -223,11 +269,8 @@ class RewardStore(StoreBase):
         return result.modified_count == 1
 
     def member_coupons(self, member_id: str, status: str = "issued") -> list[dict]:
-        return list(
-            self.db.coupons.find({"member_id": member_id, "status": status}).sort(
-                "expires_at", ASCENDING
-            )
-        )
+        rows = [row for row in self._owned_by(member_id, "coupons") if row["status"] == status]
+        return sorted(rows, key=lambda row: row["expires_at"])
 
     def coupons_due(self, before: datetime) -> list[dict]:
         return list(self.db.coupons.find({"status": "issued", "expires_at": {"$lt": before}}))

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
-
-import bson
-from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from bot.store.base import StoreBase, utcnow
-
-CODEC = CodecOptions(tz_aware=True)
+from bot.store.passes import Spool, member_groups, sorted_pages, spool
 
 # Every segment key maps to one of these (DESIGN §6: segment with indexed finds).
 SEGMENT_INDEXES = [
@@ -35,6 +30,15 @@ SEGMENT_INDEXES = [
     IndexModel([("marketing_opt_in", ASCENDING)]),
 ]
 RFM_BATCH = 1000
+# What stats_from_purchases reads of a purchase.
+PURCHASE_FIELDS = {
+    "created_at": 1,
+    "amount": 1,
+    "branch": 1,
+    "local_hour": 1,
+    "local_weekday": 1,
+    "local_date": 1,
+}
 
 
 class SegmentStore(StoreBase):
@@ -88,7 +92,9 @@ class SegmentStore(StoreBase):
         cursor would hold a read transaction and block our own writes.
         """
         if self.serialises_writes:
-            yield from self._spooled_pages(query, fields, size)
+            # FerretDB 1.24 pushes neither an `_id` range nor a sort down to SQLite, so
+            # each page query would read the whole collection: one read, spooled.
+            yield from sorted_pages(self.db.members, query, fields, size)
             return
         last = None
         while True:
@@ -99,43 +105,20 @@ class SegmentStore(StoreBase):
             yield page
             last = page[-1]["_id"]
 
-    def _spooled_pages(self, query: dict, fields: dict, size: int):
-        """FerretDB: one pass into a temporary file, then pages from the file.
+    def rfm_inputs(self) -> Spool:
+        """(id, last visit, visits, spend, current rfm) of members who visited, read once.
 
-        FerretDB 1.24 pushes neither the `_id` range nor the sort down to SQLite,
-        so each page query would decode the whole collection (quadratic); a single
-        pass spooled to disk keeps it linear and our memory flat.
+        A spool the caller reads as often as it needs and then closes.
         """
-        with tempfile.TemporaryFile() as spool:
-            cursor = self.db.members.find(query, fields).sort("_id", ASCENDING)
-            for doc in cursor.batch_size(1000):
-                encoded = bson.encode(doc)
-                spool.write(encoded)
-            spool.seek(0)
-            page = []
-            for doc in bson.decode_file_iter(spool, CODEC):
-                page.append(doc)
-                if len(page) == size:
-                    yield page
-                    page = []
-            if page:
-                yield page
-
-    def rfm_inputs(self):
-        """Pages of (id, last visit, visits, spend, current rfm) of members who visited."""
         fields = {"stats.last_visit": 1, "stats.visits": 1, "stats.spend": 1, "rfm": 1}
-        return self.member_pages({"status": "member", "stats.visits": {"$gte": 1}}, fields)
+        return spool(self.db.members, {"status": "member", "stats.visits": {"$gte": 1}}, fields)
 
     def set_rfm(self, scores: list[tuple[str, dict]]) -> None:
         """Write changed scores in one bulk write (member locks held on FerretDB)."""
         self.bulk_update_members([(m, {"$set": {"rfm": rfm}}) for m, rfm in scores])
 
     def stats_pages(self):
-        """Pages of (member id, stored stats), with their active purchases, by member id."""
-        for page in self.member_pages({}, {"stats": 1}):
-            ids = [doc["_id"] for doc in page]
-            purchases: dict[str, list] = {member_id: [] for member_id in ids}
-            cursor = self.db.purchases.find({"member_id": {"$in": ids}, "status": "active"})
-            for purchase in cursor:
-                purchases[purchase["member_id"]].append(purchase)
-            yield [(doc["_id"], doc.get("stats"), purchases[doc["_id"]]) for doc in page]
+        """Pages of (member id, stored stats, active purchases): one read of each collection."""
+        related = {"purchases": ("purchases", {"status": "active"}, PURCHASE_FIELDS)}
+        for page in member_groups(self.db, {}, {"stats": 1}, related):
+            yield [(doc["_id"], doc.get("stats"), owned["purchases"]) for doc, owned in page]

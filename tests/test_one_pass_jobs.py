@@ -1,0 +1,76 @@
+"""Batch jobs read each collection once, whatever the number of members.
+
+On the dev server every read not by `_id` decodes the whole collection, so a job that
+asks one member's purchases at a time is quadratic (the stats rebuild took 53 s at
+5,000 members and 607 s at 20,000). The command listener of
+tests/test_per_event_queries.py counts the reads that are not by `_id`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from bot import points
+from jobs import points_jobs, segment_jobs
+from tests import test_per_event_queries
+from tests.test_per_event_queries import on_id
+from tests.test_segments import NOW, build_merchant
+
+commands = test_per_event_queries.commands  # the fixture: the store on a recording client
+
+pytestmark = pytest.mark.devdb_only(reason="counts what a real server receives (command listener)")
+
+
+def whole_reads(commands) -> Counter:
+    """Reads of whole collections (any filter not on `_id`), by collection."""
+    return Counter(
+        collection
+        for name, collection, query in commands.seen
+        if name in ("find", "aggregate", "count", "distinct")
+        and query is not None
+        and not on_id(query)
+    )
+
+
+def recorded(commands, job, *args):
+    commands.seen = []
+    commands.recording = True
+    try:
+        return job(*args)
+    finally:
+        commands.recording = False
+
+
+def test_the_stats_rebuild_and_rfm_read_members_and_purchases_once(commands, services):
+    store, tz = services.store, services.config.tz
+    build_merchant(store, tz)
+    store.db.members.update_many({}, {"$unset": {"stats": ""}})  # something to repair
+
+    with time_machine.travel(NOW, tick=False):
+        differed = recorded(commands, segment_jobs.rebuild_stats, store, tz)
+        rebuilt = whole_reads(commands)
+        summary = recorded(commands, segment_jobs.score_rfm, store)
+        scored = whole_reads(commands)
+
+    assert len(differed) == 6  # everyone who bought, erased Eve and blocked Fay included
+    assert rebuilt == {"members": 1, "purchases": 1}
+    assert summary["scored"] == 5  # members who visited (Eve is erased)
+    assert scored == {"members": 1}
+
+
+def test_the_nightly_tier_review_reads_members_and_purchases_once(commands, services):
+    store, tz = services.store, services.config.tz
+    ids = build_merchant(store, tz)
+    assert store.member_by_id(ids["cat"])["tier"] == "gold"  # ฿16,000 in 40 days
+
+    # A year on, Cat's purchases fall out of the window: she goes back to member.
+    with time_machine.travel(NOW + points.TIER_WINDOW + timedelta(days=41), tick=False):
+        changed = recorded(commands, points_jobs.reevaluate_tiers, store)
+
+    assert changed == 1
+    assert store.member_by_id(ids["cat"])["tier"] == "member"
+    assert whole_reads(commands) == {"members": 1, "purchases": 1}
