@@ -25,6 +25,7 @@ pytestmark = pytest.mark.devdb_only(reason="counts what a real server receives (
 ALLOWED = {
     ("rewards", ("active",)): "the reward catalogue: a few dozen documents, not one per member",
     ("branches", ()): "the shop's branches: a handful of documents",
+    ("rich_menus", ()): "the rich menus: one per kind and language, a handful of documents",
 }
 FILTERED = {
     "find": ("filter",),

@@ -37,24 +37,32 @@ class Spool:
         # Kept open across calls and closed by `close` (or when collected).
         self._file = tempfile.TemporaryFile()  # noqa: SIM115
         self.count = 0
+        self._end = 0
+        self._appending = True  # the file is positioned at its end
 
     def add(self, doc: dict) -> int:
         """Append a document; returns where it starts (for `read_at`)."""
-        offset = self._file.seek(0, 2)
-        self._file.write(bson.encode(doc))
+        if not self._appending:
+            self._file.seek(self._end)
+            self._appending = True
+        offset = self._end
+        encoded = bson.encode(doc)
+        self._file.write(encoded)
+        self._end += len(encoded)
         self.count += 1
         return offset
 
     def read_at(self, offset: int) -> dict:
+        self._appending = False
         self._file.seek(offset)
         size = int.from_bytes(self._file.read(4), "little")
         self._file.seek(offset)
         return bson.decode(self._file.read(size), CODEC)
 
     def __iter__(self) -> Iterator[dict]:
+        self._appending = False
         self._file.seek(0)
         yield from bson.decode_file_iter(self._file, CODEC)
-        self._file.seek(0, 2)  # further `add`s append
 
     def pages(self, size: int) -> Iterator[list[dict]]:
         page: list[dict] = []

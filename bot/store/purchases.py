@@ -199,8 +199,8 @@ class PurchaseStore(StoreBase):
 
     def recent_purchases(self, member_id: str, limit: int) -> list[dict]:
         """The member's latest purchases (voided ones too), newest first."""
-        found = self.db.purchases.find({"member_id": member_id}).sort("created_at", DESCENDING)
-        return list(found.limit(limit))
+        found = sorted(self._member_purchases(member_id), key=lambda row: row["created_at"])
+        return found[::-1][:limit]
 
     def active_purchases(self, member_id: str) -> list[dict]:
         rows = [row for row in self._member_purchases(member_id) if row["status"] == "active"]
