@@ -269,6 +269,7 @@ class Summary:
     members: int = 0
     followers: int = 0
     purchases: int = 0
+    revenue: int = 0  # minor units, every purchase
     ledger: int = 0
     redemptions: int = 0
     coupons: int = 0
@@ -296,23 +297,22 @@ def generate(
     summary = Summary()
     stock = {reward_id: left for reward_id, _p, left, _n in REWARDS}
     audiences: dict[str, list[tuple[str, str]]] = {WINBACK["id"]: [], NEWS["id"]: []}
-    days, moves = {}, {}  # rollups, built as the documents are
+    # Rollups, the member snapshot's fields and the shop's totals, built as the
+    # documents are: reading them all back would take longer than writing them.
+    days, moves, counted = {}, {}, []
     for first in range(0, members, CHUNK):
         people = [history.person(i) for i in range(first, min(first + CHUNK, members))]
-        _write_people(store, history, people, scores, stock, summary, (days, moves))
+        _write_people(store, history, people, scores, stock, summary, (days, moves, counted))
         for person in people:
             for campaign_id, status in person.groups.items():
                 audiences[campaign_id].append((person.member_id, status))
     summary.coupons = _write_campaigns(store, history, audiences, owner)
-    summary.followers = _write_followers(store, history, max(members // 7, 1))
+    summary.followers = _write_followers(store, history, max(members // 7, 1), counted)
     _write_stock(store, stock)
     summary.members = members
-    _write_totals(store)
-    # What the per-event paths read by `_id` (LINE id → member, keys, each member's ids),
-    # filled as `init-db` fills them for older data.
-    store.backfill(force=True)
+    store.set_purchase_totals(summary.purchases, summary.revenue)
     rollups.write(store, days, moves)
-    rollups.refresh_members(store, tz, now)
+    rollups.refresh_members(store, tz, now, members=counted)
     store.put_setting(MARKER, {**summary.__dict__, "seed": seed, "at": now})
     return summary
 
@@ -367,8 +367,10 @@ def _scores(history: History, cuts: list, visits: list) -> dict | None:
 
 
 def _write_people(store, history, people: list[Person], cuts, stock, summary, sums) -> None:
+    """Members with their documents, and the `_id` lookups the per-event paths read
+    (LINE id → member, each key → its entry or redemption), as those paths write them."""
     docs = {name: [] for name in ("members", "purchases", "ledger", "redemptions")}
-    codes, phones = [], []
+    codes, phones, lines = [], [], []
     for person in people:
         member, purchases, ledger, redemptions = _member_past(history, person, cuts, stock)
         docs["members"].append(member)
@@ -377,11 +379,21 @@ def _write_people(store, history, people: list[Person], cuts, stock, summary, su
         docs["redemptions"] += redemptions
         codes.append({"_id": member["code"], "member_id": person.member_id})
         phones.append({"_id": person.profile["phone"], "member_id": person.member_id})
-    for name, rows in (*docs.items(), ("member_codes", codes), ("member_phones", phones)):
+        lines.append(_line_link(member))
+    lookups = (
+        ("member_codes", codes),
+        ("member_phones", phones),
+        ("member_lines", lines),
+        ("ledger_keys", [{"_id": e["key"], "entry_id": e["_id"]} for e in docs["ledger"]]),
+        ("redemption_keys", [{"_id": r["key"], "doc_id": r["_id"]} for r in docs["redemptions"]]),
+    )
+    for name, rows in (*docs.items(), *lookups):
         _insert(store, name, rows)
     rollups.day_rollups_from(docs["purchases"], into=sums[0])
     rollups.points_rollups_from(docs["ledger"], into=sums[1])
+    sums[2].extend(_snapshot_fields(member) for member in docs["members"])
     summary.purchases += len(docs["purchases"])
+    summary.revenue += sum(p["amount"] for p in docs["purchases"])
     summary.ledger += len(docs["ledger"])
     summary.redemptions += len(docs["redemptions"])
 
@@ -471,6 +483,15 @@ def _member_past(history: History, person: Person, cuts, stock):
         if entry["amount"] > 0:
             entry["remaining"] = held.lots[entry["_id"]].remaining
     member = _member_doc(history, person, balance, len(ledger), tier.name, tier_since)
+    # The ids a member's own documents are read by (`bot/store/members.py` OWNED).
+    coupons = [coupon_code(mid)] if person.groups.get(WINBACK["id"]) == "sent" else []
+    for field_name, ids in (
+        ("purchase_ids", [p["_id"] for p in purchases]),
+        ("redemption_ids", [r["_id"] for r in redemptions]),
+        ("coupon_ids", coupons),
+    ):
+        if ids:
+            member[field_name] = ids
     stats = stats_from_purchases(purchases, tz) if purchases else None
     if stats:
         member["stats"] = {**stats, "rev": 0}
@@ -480,6 +501,23 @@ def _member_past(history: History, person: Person, cuts, stock):
         }
         member["rfm"] = _scores(history, cuts, person.visits)
     return member, purchases, ledger, redemptions
+
+
+def _line_link(member: dict) -> dict:
+    return {
+        "_id": member["line_user_id"],
+        "member_id": member["_id"],
+        "created_at": member["created_at"],
+    }
+
+
+def _snapshot_fields(member: dict) -> dict:
+    """What the member snapshot counts of a member (`rollups.MEMBER_FIELDS`)."""
+    kept = {k: member[k] for k in ("status", "joined_at", "tier", "points", "rfm") if k in member}
+    stats = member.get("stats")
+    if stats:
+        kept["stats"] = {k: stats[k] for k in ("visits", "spend", "first_visit") if k in stats}
+    return kept
 
 
 def coupon_code(member_id: str) -> str:
@@ -549,7 +587,7 @@ def _member_doc(history, person: Person, balance, seq, tier, tier_since) -> dict
     return doc
 
 
-def _write_followers(store: Store, history: History, count: int) -> int:
+def _write_followers(store: Store, history: History, count: int, counted: list) -> int:
     rng = random.Random(f"{history.seed}:followers")
     docs = []
     for index in range(count):
@@ -568,13 +606,9 @@ def _write_followers(store: Store, history: History, count: int) -> int:
             }
         )
     _insert(store, "members", docs)
+    _insert(store, "member_lines", [_line_link(doc) for doc in docs])
+    counted.extend(_snapshot_fields(doc) for doc in docs)
     return count
-
-
-def _write_totals(store: Store) -> None:
-    """The shop's purchase count and amount, which earns keep up to date (large-sale flag)."""
-    store.db.purchase_totals.delete_one({"_id": "all"})
-    store.purchase_totals()  # counts them once from the purchases
 
 
 def _write_stock(store: Store, stock: dict) -> None:
@@ -774,6 +808,7 @@ def _write_coupons(store: Store, history: History, run_id: str, rows: list, at: 
             )
         docs.append(doc)
     _insert(store, "coupons", docs)
+    _insert(store, "coupon_keys", [{"_id": d["key"], "doc_id": d["_id"]} for d in docs])
     return len(docs)
 
 

@@ -37,6 +37,17 @@ def test_a_small_history_is_what_the_real_code_would_have_written(store, service
         assert segment_jobs.rebuild_stats(store, tz, fix=False) == []
         assert rollups.check(store, tz) == []
         assert segment_jobs.score_rfm(store)["changed"] == 0  # as the nightly job scores
+        # Written in bulk, not read back: what init-db and the worker would count agrees.
+        written = {k: v for k, v in store.member_snapshot().items() if k != "_id"}
+        assert rollups.refresh_members(store, tz, NOW) == written
+        assert store.backfill(force=True) == {
+            "member_lines": 0,
+            "owned_ids": 0,
+            "ledger_keys": 0,
+            "reward_keys": 0,
+        }
+        active = list(store.db.purchases.find({"status": "active"}, {"amount": 1}))
+        assert store.purchase_totals() == (len(active), sum(p["amount"] for p in active))
 
     assert store.campaign("KAT01")["status"] == "scheduled"
     assert store.campaign("KAT01")["next_run_at"] > NOW

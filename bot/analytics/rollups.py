@@ -144,12 +144,16 @@ def member_snapshot_from(members: Iterable[dict], top_tier: str, tz: ZoneInfo, n
 # -- keeping them right ---------------------------------------------------------------------
 
 
-def refresh_members(store: Store, tz: ZoneInfo, now: datetime | None = None) -> dict:
-    """Recount the member snapshot in one paged pass over members."""
+def refresh_members(
+    store: Store, tz: ZoneInfo, now: datetime | None = None, members: Iterable[dict] | None = None
+) -> dict:
+    """Recount the member snapshot in one paged pass over members (or over `members`,
+    every member's MEMBER_FIELDS, from a writer that has them all in hand)."""
     rules = load_rules(store)
     top = max(rules.tiers, key=lambda tier: tier.min_spend).name
-    pages = store.member_pages({}, MEMBER_FIELDS)
-    members = (member for page in pages for member in page)
+    if members is None:
+        pages = store.member_pages({}, MEMBER_FIELDS)
+        members = (member for page in pages for member in page)
     snapshot = member_snapshot_from(members, top, tz, now or utcnow())
     store.put_member_snapshot(snapshot)
     return snapshot
