@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.analytics import rollups
 from bot.analytics import settings as report_settings
 from bot.analytics.settings import ReportSettings
 from bot.analytics.stats import (
@@ -135,8 +136,9 @@ def campaign_report(
     pooled = {"treatment": _Group(), "holdout": _Group()}
     cost = Cost()
     for run in (t for t in touches if t.campaign_id == campaign_id):
-        counts = delivery_counts(store, run.run_id)
-        groups, discounts = _attribute(store, run, counts, touches, now)
+        coupons = store.run_coupons(run.run_id)
+        counts = delivery_counts(store, run.run_id, coupons)
+        groups, discounts = _attribute(store, run, counts, coupons, touches, now, config)
         run_cost = _cost(counts, discounts, settings)
         runs.append(
             RunReport(
@@ -224,13 +226,25 @@ class _Group:
         return _Group(self.sample + other.sample, self.purchasers + other.purchasers)
 
 
-def _attribute(store: Store, run: _Touch, counts: DeliveryCounts, touches: list, now: datetime):
-    """Both groups of one run with their attributed revenue, and coupon discounts used."""
+def _attribute(store, run: _Touch, counts, coupon_docs: list[dict], touches, now, config):
+    """Both groups of one run with their attributed revenue, and coupon discounts used.
+
+    The window's purchases come from the day rollups (a week is a handful of
+    documents read by `_id`), never from a scan of raw purchases.
+    """
     end = min(run.window_end, now)
     purchases = defaultdict(list)
-    for purchase in store.stream_purchases(run.started_at, end):
-        purchases[purchase["member_id"]].append(purchase)
-    coupons = {c["_id"]: c for c in store.run_coupons(run.run_id)}
+    for rolled in rollups.purchases_between(store, run.started_at, end, config.tz):
+        purchases[rolled.member_id].append(
+            {
+                "_id": rolled.purchase_id,
+                "member_id": rolled.member_id,
+                "amount": rolled.amount,
+                "created_at": rolled.at,
+                "coupon": rolled.coupon,
+            }
+        )
+    coupons = {c["_id"]: c for c in coupon_docs}
     members = _membership(store, run, set(purchases))
     later = [t for t in touches if run.started_at < t.started_at < end and t.run_id != run.run_id]
     later_members = {t.run_id: _membership(store, t, set(members)) for t in later}
@@ -286,10 +300,11 @@ def _discount(store: Store, coupon: dict, amounts: dict[str, int]) -> int:
 # -- counts and money ------------------------------------------------------------------------
 
 
-def delivery_counts(store: Store, run_id: str) -> DeliveryCounts:
-    """What happened to a run's members, its unique clicks and its coupons."""
+def delivery_counts(store: Store, run_id: str, coupons: list[dict] | None = None) -> DeliveryCounts:
+    """What happened to a run's members, its unique clicks and its coupons (`coupons`:
+    the run's, when the caller has read them already)."""
     tally = store.run_counts(run_id)
-    coupons = store.run_coupons(run_id)
+    coupons = store.run_coupons(run_id) if coupons is None else coupons
     return DeliveryCounts(
         targeted=sum(tally.values()),
         held_out=tally.get("holdout", 0),

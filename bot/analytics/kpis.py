@@ -7,6 +7,7 @@ member snapshot the worker refreshes — never from a scan of raw purchases.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -215,22 +216,25 @@ def merchant_kpis(
     earliest = previous_start - length  # the period before, for last period's retention
 
     snapshot = rollups.member_snapshot(store, tz)
-    # No purchases before the first one: those days are not looked up at all.
     first_visit = snapshot.get("first_visit")
     first_day = first_visit.astimezone(tz).date() if first_visit else earliest
     current, previous, everywhere = _Tally(), _Tally(), _Tally()
     earlier_buyers: set[str] = set()
     heatmap = [[0] * 24 for _ in range(7)]
     daily = []
-    for day in _days(earliest, end):
-        packed = store.day_rollup(day.isoformat()) if day >= first_day else {}
+    # No purchases before the first one: those days are not read at all. The others
+    # stream in by batches of days (a year at 1,000,000 purchases is tens of MiB).
+    empty = [(d, {}) for d in _days(earliest, min(end, first_day - timedelta(days=1)))]
+    wanted = [d.isoformat() for d in _days(max(earliest, first_day), end)]
+    read = ((date.fromisoformat(d), packed) for d, packed in store.day_rollups(wanted))
+    for day, packed in itertools.chain(empty, read):
         if day < previous_start:
-            earlier_buyers.update(m for _b, _p, m, _a, _h in rollups.day_purchases(packed, branch))
+            earlier_buyers.update(p.member_id for p in rollups.day_purchases(packed, branch))
             continue
         tally = current if day >= start else previous
         revenue = purchases = 0
         buyers = set()
-        for code, _pid, member_id, amount, hour in rollups.day_purchases(packed):
+        for code, _pid, member_id, amount, hour, _at, _coupon in rollups.day_purchases(packed):
             if day >= start:
                 everywhere.add(code, member_id, amount)
             if branch is not None and code != branch:
@@ -444,9 +448,10 @@ def retention_cohorts(
     month_keys.reverse()
     first_month: dict[str, str] = {}
     active: dict[str, set[str]] = defaultdict(set)
-    for day in _days(first_visit.astimezone(tz).date(), today):
-        key = day.isoformat()[:7]
-        for _b, _p, member_id, _a, _h in rollups.day_purchases(store.day_rollup(day.isoformat())):
+    days = [d.isoformat() for d in _days(first_visit.astimezone(tz).date(), today)]
+    for day, packed in store.day_rollups(days):
+        key = day[:7]
+        for member_id in (p.member_id for p in rollups.day_purchases(packed)):
             first_month.setdefault(member_id, key)
             if key in month_keys and first_month[member_id] in month_keys:
                 active[key].add(member_id)

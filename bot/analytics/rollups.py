@@ -27,7 +27,8 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.points import load_rules
@@ -49,14 +50,42 @@ MEMBER_FIELDS = {
 # -- reading a day ---------------------------------------------------------------------------
 
 
-def day_purchases(branches: dict[str, str], branch: str | None = None) -> Iterator[tuple]:
-    """(branch, purchase id, member id, amount, local hour) of a day's rollup."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Rolled(NamedTuple):
+    """One purchase as a day rollup holds it."""
+
+    branch: str  # "_" for purchases without a branch
+    purchase_id: str
+    member_id: str
+    amount: int
+    hour: int  # local
+    at: datetime | None  # to the millisecond (None in a token from before it was kept)
+    coupon: str | None
+
+
+def day_purchases(branches: dict[str, str], branch: str | None = None) -> Iterator[Rolled]:
+    """The purchases of a day's rollup, of one branch or all."""
     for code, packed in branches.items():
         if branch is not None and code != branch:
             continue
         for token in packed.split():
-            purchase_id, member_id, amount, hour = token.split(":")
-            yield code, purchase_id, member_id, int(amount), int(hour)
+            purchase_id, member_id, amount, hour, *rest = token.split(":")
+            at = EPOCH + timedelta(milliseconds=int(rest[0])) if rest else None
+            coupon = rest[1] or None if len(rest) > 1 else None
+            yield Rolled(code, purchase_id, member_id, int(amount), int(hour), at, coupon)
+
+
+def purchases_between(store: Store, start: datetime, end: datetime, tz: ZoneInfo):
+    """Active purchases made in [start, end), from the day rollups (not in time order)."""
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+    for day, branches in store.day_rollups(days):
+        for rolled in day_purchases(branches):
+            at = rolled.at or datetime.combine(date.fromisoformat(day), time(rolled.hour), tz)
+            if start <= at < end:
+                yield rolled._replace(at=at)
 
 
 # -- building from the source (pure) ----------------------------------------------------------

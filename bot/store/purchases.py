@@ -122,7 +122,14 @@ class PurchaseStore(StoreBase):
 
     def link_coupon(self, purchase_id: str, coupon_code: str) -> None:
         with self.locked(f"purchase:{purchase_id}"):
-            self.db.purchases.update_one({"_id": purchase_id}, {"$set": {"coupon": coupon_code}})
+            linked = self.db.purchases.find_one_and_update(
+                {"_id": purchase_id},
+                {"$set": {"coupon": coupon_code}},
+                return_document=ReturnDocument.AFTER,
+            )
+        if linked is not None and linked.get("status") == "active":
+            # The day rollup keeps the coupon too: campaign reports attribute by it.
+            self.roll_purchase(linked, update=True)
 
     def rolling_spend(self, member_id: str, since: datetime) -> int:
         """Total of active purchases since `since`, in minor units (tiers).

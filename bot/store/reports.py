@@ -5,9 +5,13 @@ on the dev server only reads by `_id` are fast, and at 1,000,000 purchases no
 report can afford a scan):
 
 - `rollup_days`, one document per local date (`_id` "2026-05-01"): for each branch
-  a packed string of that day's purchases, `"<purchase>:<member>:<amount>:<hour>"`
-  separated by spaces. Adding a purchase that is already there, or removing one
-  that is not, changes nothing, so redelivered earns and repeated voids count once.
+  a packed string of that day's purchases,
+  `"<purchase>:<member>:<amount>:<local hour>:<epoch ms>:<coupon>"` separated by
+  spaces (the time to the millisecond and the coupon are what campaign attribution
+  needs; older four-field tokens are read too, and `rollups` rewrites them). Adding a
+  purchase that is already there, or removing one that is not, changes nothing, so
+  redelivered earns and repeated voids count once. Reports read a period's days by
+  `_id` in a few batched queries (`day_rollups`).
 - `rollup_points`, one document per UTC date: `{"<hour>": {<movement>: points,
   "rewards": {<reward>: redemptions}}}`, incremented with each new ledger entry
   (its unique key makes the entry, and so the increment, happen once).
@@ -32,14 +36,26 @@ from bot.store.base import StoreBase, utcnow
 from bot.store.passes import sorted_pages
 
 MAX_ATTEMPTS = 50
+DAYS_PER_READ = 31  # day rollups per query: a month, a few MiB at 1,000,000 purchases
 CODEC = CodecOptions(tz_aware=True)
 
 
 def purchase_token(purchase: dict) -> str:
-    """A purchase as it is packed in its day's rollup."""
+    """A purchase as it is packed in its day's rollup (coupon codes and ids have no
+    colons or spaces: they are made by `bot.member_codes` and `uuid`)."""
     return (
         f"{purchase['_id']}:{purchase['member_id']}:{purchase['amount']}:{purchase['local_hour']}"
+        f":{epoch_millis(purchase['created_at'])}:{purchase.get('coupon') or ''}"
     )
+
+
+def epoch_millis(at: datetime) -> int:
+    """Milliseconds since the epoch, truncated as BSON stores a datetime (so a purchase
+    packed as it is written and as it is read back gives the same token)."""
+    if at.tzinfo is None:  # BSON datetimes read without tz_aware are UTC
+        at = at.replace(tzinfo=UTC)
+    delta = at - datetime(1970, 1, 1, tzinfo=UTC)
+    return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
 def ledger_bucket(entry: dict) -> str:
@@ -63,19 +79,26 @@ class ReportStore(StoreBase):
 
     # -- day rollups (purchases) --------------------------------------------------------
 
-    def roll_purchase(self, purchase: dict, remove: bool = False) -> bool:
-        """Add a purchase to its day's rollup (or take a voided one out); True if it changed."""
+    def roll_purchase(self, purchase: dict, remove: bool = False, update: bool = False) -> bool:
+        """Add a purchase to its day's rollup (or take a voided one out, or with `update`
+        rewrite the token of one that is there, e.g. once a coupon is linked to it);
+        True if it changed."""
         day, branch = purchase["local_date"], purchase.get("branch") or "_"
         token = purchase_token(purchase)
+        prefix = f"{purchase['_id']}:"
         with self.locked(f"rollup:{day}"):
             for _attempt in range(MAX_ATTEMPTS):
                 doc = self.db.rollup_days.find_one({"_id": day})
                 tokens = ((doc or {}).get("b") or {}).get(branch, "").split()
-                present = any(t.startswith(f"{purchase['_id']}:") for t in tokens)
-                if present != remove:
+                present = any(t.startswith(prefix) for t in tokens)
+                if update:
+                    if not present or token in tokens:
+                        return False
+                    tokens = [token if t.startswith(prefix) else t for t in tokens]
+                elif present != remove:
                     return False
-                if remove:
-                    tokens = [t for t in tokens if not t.startswith(f"{purchase['_id']}:")]
+                elif remove:
+                    tokens = [t for t in tokens if not t.startswith(prefix)]
                 else:
                     tokens.append(token)
                 if doc is None:
@@ -101,6 +124,18 @@ class ReportStore(StoreBase):
         self.db.rollup_days.replace_one(
             {"_id": day}, {"_id": day, "b": branches, "rev": 0}, upsert=True
         )
+
+    def day_rollups(self, days: list[str], batch: int = DAYS_PER_READ) -> Iterator[tuple]:
+        """(day, branch → packed purchases) for each of `days` in order, read by `_id`
+        a batch of days per query (FerretDB answers `_id` `$in` from its primary key)."""
+        for first in range(0, len(days), batch):
+            wanted = days[first : first + batch]
+            found = {
+                doc["_id"]: doc.get("b") or {}
+                for doc in self.db.rollup_days.find({"_id": {"$in": wanted}}, {"b": 1})
+            }
+            for day in wanted:
+                yield day, found.get(day, {})
 
     def day_rollup_dates(self) -> list[str]:
         return sorted(doc["_id"] for doc in self.db.rollup_days.find({}, {"_id": 1}))
