@@ -356,7 +356,8 @@ REDEEMED = ("redeem", "refund")
 
 
 def _points(store: Store, tz, start: date, end: date, previous_start: date) -> dict:
-    """Points moved in each period (from the UTC-hour rollups) and the balance owed."""
+    """Points moved in each period and the balance owed, from the monthly points
+    rollups (whole UTC days) and the hourly ones for the days a local midnight cuts."""
 
     def utc(day: date) -> datetime:
         return datetime.combine(day, time(0), tz).astimezone(UTC)
@@ -365,30 +366,46 @@ def _points(store: Store, tz, start: date, end: date, previous_start: date) -> d
     previous_bounds = (utc(previous_start), bounds[0])
     flows = {k: [0, 0] for k in ("issued", "redeemed", "expired", "net")}
     rewards: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    cuts = (*bounds, previous_bounds[0])
+
+    def period_of(at: datetime) -> int | None:
+        """0 for this period, 1 for the one before, None for neither."""
+        for index, (low, high) in enumerate((bounds, previous_bounds)):
+            if low <= at < high:
+                return index
+        return None
+
+    def add(buckets: dict, index: int) -> None:
+        flows["issued"][index] += sum(buckets.get(k, 0) for k in ISSUED)
+        flows["redeemed"][index] -= sum(buckets.get(k, 0) for k in REDEEMED)
+        flows["expired"][index] -= buckets.get("expire", 0)
+        flows["net"][index] += sum(v for k, v in buckets.items() if k != "rewards")
+        for reward, count in (buckets.get("rewards") or {}).items():
+            rewards[reward][index] += count
+
     outstanding = 0
-    for doc in store.points_rollups():
+    cut_days = []
+    for doc in store.points_months():
+        for day_of_month, buckets in doc.items():
+            if day_of_month == "_id" or not isinstance(buckets, dict):
+                continue
+            outstanding += sum(v for k, v in buckets.items() if k != "rewards")
+            first = datetime.combine(
+                date.fromisoformat(f"{doc['_id']}-{day_of_month}"), time(0), UTC
+            )
+            if any(first < cut < first + timedelta(days=1) for cut in cuts):
+                cut_days.append(first.date().isoformat())  # its hours, below
+            elif (where := period_of(first)) is not None:
+                add(buckets, where)
+    for doc in store.points_rollups(cut_days):
         day = date.fromisoformat(doc["_id"])
         for hour, buckets in doc.items():
             if hour == "_id" or not isinstance(buckets, dict):
                 continue
             at = datetime.combine(day, time(int(hour)), UTC)
-            moved = sum(v for k, v in buckets.items() if k != "rewards")
-            outstanding += moved
-            slot = (
-                0
-                if bounds[0] <= at < bounds[1]
-                else 1
-                if previous_bounds[0] <= at < previous_bounds[1]
-                else None
-            )
-            if slot is None:
-                continue
-            flows["issued"][slot] += sum(buckets.get(k, 0) for k in ISSUED)
-            flows["redeemed"][slot] -= sum(buckets.get(k, 0) for k in REDEEMED)
-            flows["expired"][slot] -= buckets.get("expire", 0)
-            flows["net"][slot] += moved
-            for reward, count in (buckets.get("rewards") or {}).items():
-                rewards[reward][slot] += count
+            if (where := period_of(at)) is not None:  # an hour counts where it starts
+                add(buckets, where)
     # The period ends now: the balance at its start is today's less what moved since.
     flows["outstanding"] = [outstanding, outstanding - flows["net"][0]]
     flows["rewards"] = rewards

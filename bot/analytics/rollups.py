@@ -115,11 +115,29 @@ def points_rollups_from(entries: Iterable[dict], into: dict | None = None) -> di
     return days
 
 
+def points_months_from(days: dict[str, dict]) -> dict[str, dict]:
+    """UTC month → {day of month: movements summed over its hours} from hourly rollups."""
+    months: dict[str, dict] = {}
+    for day, hours in days.items():
+        total = months.setdefault(day[:7], {}).setdefault(day[8:], {})
+        for buckets in hours.values():
+            if not isinstance(buckets, dict):
+                continue
+            for key, value in buckets.items():
+                if key == "rewards":
+                    rewards = total.setdefault("rewards", {})
+                    for reward, count in value.items():
+                        rewards[reward] = rewards.get(reward, 0) + count
+                else:
+                    total[key] = total.get(key, 0) + value
+    return months
+
+
 def write(store: Store, days: dict, points: dict) -> None:
     """Store rollups built in memory (the demo history writes its past this way)."""
     for day, branches in days.items():
         store.replace_day_rollup(day, {b: " ".join(tokens) for b, tokens in branches.items()})
-    store.replace_points_rollups(points)
+    store.replace_points_rollups(points, points_months_from(points))
 
 
 def member_snapshot_from(members: Iterable[dict], top_tier: str, tz: ZoneInfo, now) -> dict:
@@ -218,11 +236,15 @@ def rebuild(store: Store, tz: ZoneInfo, fix: bool = True) -> list[str]:
     if fix:
         store.delete_day_rollups(stale)
     points = points_rollups_from(store.stream_ledger())
+    months = points_months_from(points)
     stored = {doc.pop("_id"): doc for doc in store.points_rollups()}
-    if _without_zeros(stored) != _without_zeros(points):
+    stored_months = {doc.pop("_id"): doc for doc in store.points_months()}
+    if _without_zeros(stored) != _without_zeros(points) or _without_zeros(
+        stored_months
+    ) != _without_zeros(months):
         differing.append("points rollups differ from the ledger")
         if fix:
-            store.replace_points_rollups(points)
+            store.replace_points_rollups(points, months)
     if fix:
         refresh_members(store, tz)
     return differing

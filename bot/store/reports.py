@@ -15,6 +15,12 @@ report can afford a scan):
 - `rollup_points`, one document per UTC date: `{"<hour>": {<movement>: points,
   "rewards": {<reward>: redemptions}}}`, incremented with each new ledger entry
   (its unique key makes the entry, and so the increment, happen once).
+- `rollup_points_months`, one document per UTC month (`_id` "2026-05"): the same
+  movements per day, `{"<day>": {<movement>: points, "rewards": {…}}}`, incremented
+  in the same breath. A report reads the months for whole days and the balance owed
+  (two years are 24 small documents) and hours only for the days its local midnights
+  cut (FerretDB decodes nested fields slowly: a year of hourly documents takes it
+  longer than a year of purchases).
 - `rollup_members`, one snapshot of member counts the worker refreshes.
 
 A crash between a purchase (or ledger entry) and its rollup leaves the rollup one
@@ -72,6 +78,7 @@ class ReportStore(StoreBase):
     INDEXES = {
         "rollup_days": [],  # _id = local date
         "rollup_points": [],  # _id = UTC date
+        "rollup_points_months": [],  # _id = UTC month
         "rollup_members": [],  # _id = "members"
         "report_notices": [],  # _id = "<kind>:<run>": what the owner was told, once
         "coupons": [IndexModel([("source.run_id", ASCENDING)])],
@@ -154,20 +161,35 @@ class ReportStore(StoreBase):
         reward = entry.get("reward_id")
         if reward and entry["kind"] in ("redeem", "reverse"):
             update[f"{hour}.rewards.{reward}"] = 1 if entry["amount"] < 0 else -1
+        monthly = {f"{day[8:]}.{k.split('.', 1)[1]}": v for k, v in update.items()}
         with self.locked(f"rollup:p:{day}"):
-            try:
-                self.db.rollup_points.update_one({"_id": day}, {"$inc": update}, upsert=True)
-            except DuplicateKeyError:  # two first movements of the day at once (MongoDB)
-                self.db.rollup_points.update_one({"_id": day}, {"$inc": update})
+            for collection, key, inc in (
+                (self.db.rollup_points, day, update),
+                (self.db.rollup_points_months, day[:7], monthly),
+            ):
+                try:
+                    collection.update_one({"_id": key}, {"$inc": inc}, upsert=True)
+                except DuplicateKeyError:  # two first movements of the day at once (MongoDB)
+                    collection.update_one({"_id": key}, {"$inc": inc})
 
-    def points_rollups(self) -> list[dict]:
-        """Every day's points document (a few hundred small documents a year)."""
-        return list(self.db.rollup_points.find({}))
+    def points_rollups(self, days: list[str] | None = None) -> list[dict]:
+        """Hourly points documents of the given UTC dates (read by `_id`), or all."""
+        if days is None:
+            return list(self.db.rollup_points.find({}))
+        return list(self.db.rollup_points.find({"_id": {"$in": days}})) if days else []
 
-    def replace_points_rollups(self, docs: dict[str, dict]) -> None:
-        self.db.rollup_points.delete_many({"_id": {"$nin": list(docs)}})
-        for day, doc in docs.items():
-            self.db.rollup_points.replace_one({"_id": day}, {"_id": day, **doc}, upsert=True)
+    def points_months(self) -> list[dict]:
+        """Every month's points per day (a dozen small documents a year)."""
+        return list(self.db.rollup_points_months.find({}))
+
+    def replace_points_rollups(self, docs: dict[str, dict], months: dict[str, dict]) -> None:
+        for collection, wanted in (
+            (self.db.rollup_points, docs),
+            (self.db.rollup_points_months, months),
+        ):
+            collection.delete_many({"_id": {"$nin": list(wanted)}})
+            for key, doc in wanted.items():
+                collection.replace_one({"_id": key}, {"_id": key, **doc}, upsert=True)
 
     # -- member snapshot -------------------------------------------------------------------
 
