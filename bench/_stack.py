@@ -57,10 +57,11 @@ def database():
             server.wait(15)
 
 
-def bench_app(uri: str, line_base_url: str):
+def bench_app(uri: str, line_base_url: str, settings: dict | None = None):
     """The app on a fresh database of the server at `uri`, calling LINE at `line_base_url`."""
     app = create_app(
         {
+            **(settings or {}),
             "APP_ENV": "test",
             "MONGODB_URI": uri,
             "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
@@ -76,11 +77,11 @@ def bench_app(uri: str, line_base_url: str):
 
 
 @contextlib.contextmanager
-def stack():
-    """(app, sim) wired together on a fresh database."""
+def stack(settings: dict | None = None):
+    """(app, sim) wired together on a fresh database (`settings`: more app settings)."""
     with database() as uri:
         sim = Simulator(SECRET, TOKEN).start()
-        app = bench_app(uri, sim.base_url)
+        app = bench_app(uri, sim.base_url, settings)
         services = app.extensions["samachik"]
         sim.connect(app)
         try:
