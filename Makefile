@@ -79,6 +79,7 @@ bench: venv devdb
 	$(PY) bench/earn_throughput.py
 	$(PY) bench/fanout.py
 	$(PY) bench/segments.py --members 2000 --purchases 20000
+	$(PY) bench/reports.py
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 """Reports at scale: KPIs and campaign results from rollups, against plain indexed scans.
 
 Seeds the demo merchant's history (`bot/demo_history.py`, the generator `seed-demo`
-uses) at a given size, then times:
+uses) at a given size (by default the demo shop itself), then times:
 
 - seeding it, and rebuilding every rollup from the source collections
   (`rollups.rebuild`, what `flask --app bot rollups` and the nightly job do),
@@ -15,7 +15,7 @@ uses) at a given size, then times:
 with the peak memory each report allocates (tracemalloc) and the process's peak, and
 the machine's load average before and after (the dev server shares its cores).
 
-    .venv/bin/python bench/reports.py                 # 2,000 members, 4 months (~1–2 min)
+    .venv/bin/python bench/reports.py                 # the demo shop: 2,000 members, 6 months
     .venv/bin/python bench/reports.py --large         # 100,000 members, ~1,000,000 purchases
     .venv/bin/python bench/reports.py --members 20000 --months 6
 """
@@ -65,21 +65,23 @@ CPU: list[float] = [0.0]  # CPU seconds (this process + the server) of the last 
 
 
 def measured(function, *args, **kwargs):
-    """(seconds, peak bytes allocated while it ran, result); its CPU time in CPU[0].
+    """(seconds, peak bytes allocated, result) of a call; its CPU seconds in CPU[0].
 
-    On a loaded machine the wall time mostly measures waiting for a core; the CPU
-    seconds of this process and the database server together are what the report
-    costs (on an idle machine its wall time is about that, its round trips being
-    sequential).
+    Timed on a first call and its memory taken on a second one (tracemalloc slows
+    Python down several times). On a loaded machine the wall time mostly measures
+    waiting for a core; the CPU seconds of this process and the database server
+    together are what the report costs (about its wall time on an idle machine, its
+    round trips being sequential).
     """
     cpu, server = time.process_time(), server_cpu()
+    seconds, result = timed(function, *args, **kwargs)
+    CPU[0] = time.process_time() - cpu + server_cpu() - server
     tracemalloc.start()
     try:
-        seconds, result = timed(function, *args, **kwargs)
+        function(*args, **kwargs)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    CPU[0] = time.process_time() - cpu + server_cpu() - server
     return seconds, peak, result
 
 
@@ -118,7 +120,7 @@ def scanned(function, *args) -> tuple[tuple[float, float], object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
-    parser.add_argument("--months", type=int, default=4)
+    parser.add_argument("--months", type=int, default=6)
     parser.add_argument(
         "--large", action="store_true", help="100,000 members over 4 months (~1,000,000 purchases)"
     )

@@ -24,6 +24,7 @@ COLLECTIONS = (
     "batch_outcomes",
     "rollup_days",
     "rollup_points",
+    "rollup_points_months",
 )
 
 

@@ -234,16 +234,8 @@ def _attribute(store, run: _Touch, counts, coupon_docs: list[dict], touches, now
     """
     end = min(run.window_end, now)
     purchases = defaultdict(list)
-    for rolled in rollups.purchases_between(store, run.started_at, end, config.tz):
-        purchases[rolled.member_id].append(
-            {
-                "_id": rolled.purchase_id,
-                "member_id": rolled.member_id,
-                "amount": rolled.amount,
-                "created_at": rolled.at,
-                "coupon": rolled.coupon,
-            }
-        )
+    for purchase in rollups.purchases_between(store, run.started_at, end, config.tz):
+        purchases[purchase["member_id"]].append(purchase)
     coupons = {c["_id"]: c for c in coupon_docs}
     members = _membership(store, run, set(purchases))
     later = [t for t in touches if run.started_at < t.started_at < end and t.run_id != run.run_id]

@@ -218,7 +218,8 @@ def merchant_kpis(
     snapshot = rollups.member_snapshot(store, tz)
     first_visit = snapshot.get("first_visit")
     first_day = first_visit.astimezone(tz).date() if first_visit else earliest
-    current, previous, everywhere = _Tally(), _Tally(), _Tally()
+    current, previous = _Tally(), _Tally()
+    revenue_everywhere = 0  # this period, every branch (lifetime value a period ago)
     earlier_buyers: set[str] = set()
     heatmap = [[0] * 24 for _ in range(7)]
     daily = []
@@ -236,7 +237,7 @@ def merchant_kpis(
         buyers = set()
         for code, _pid, member_id, amount, hour, _at, _coupon in rollups.day_purchases(packed):
             if day >= start:
-                everywhere.add(code, member_id, amount)
+                revenue_everywhere += amount
             if branch is not None and code != branch:
                 continue
             tally.add(code, member_id, amount)
@@ -282,7 +283,7 @@ def merchant_kpis(
         liability=Metric(flows["outstanding"][0] * value, flows["outstanding"][1] * value),
         clv=Metric(
             spend / members if members else None,
-            (spend - everywhere.revenue) / (members - new_now) if members > new_now else None,
+            (spend - revenue_everywhere) / (members - new_now) if members > new_now else None,
         ),
         clv_by_group=_values(snapshot.get("rfm")),
         clv_by_tier=_values(snapshot.get("tiers")),

@@ -61,8 +61,14 @@ class Rolled(NamedTuple):
     member_id: str
     amount: int
     hour: int  # local
-    at: datetime | None  # to the millisecond (None in a token from before it was kept)
+    stamp: str | None  # epoch milliseconds (None in a token from before it was kept)
     coupon: str | None
+
+    @property
+    def at(self) -> datetime | None:
+        """When it was made, to the millisecond (parsed only when asked: reports that
+        count do not need it)."""
+        return None if self.stamp is None else EPOCH + timedelta(milliseconds=int(self.stamp))
 
 
 def day_purchases(branches: dict[str, str], branch: str | None = None) -> Iterator[Rolled]:
@@ -71,21 +77,32 @@ def day_purchases(branches: dict[str, str], branch: str | None = None) -> Iterat
         if branch is not None and code != branch:
             continue
         for token in packed.split():
-            purchase_id, member_id, amount, hour, *rest = token.split(":")
-            at = EPOCH + timedelta(milliseconds=int(rest[0])) if rest else None
-            coupon = rest[1] or None if len(rest) > 1 else None
-            yield Rolled(code, purchase_id, member_id, int(amount), int(hour), at, coupon)
+            parts = token.split(":")
+            if len(parts) == 4:  # packed before the time and coupon were kept
+                parts += [None, None]
+            purchase_id, member_id, amount, hour, stamp, coupon = parts
+            yield Rolled(
+                code, purchase_id, member_id, int(amount), int(hour), stamp, coupon or None
+            )
 
 
 def purchases_between(store: Store, start: datetime, end: datetime, tz: ZoneInfo):
-    """Active purchases made in [start, end), from the day rollups (not in time order)."""
+    """Active purchases made in [start, end), from the day rollups (not in time order),
+    as `{_id, member_id, amount, branch, created_at, coupon}` like the stored ones."""
     first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     for day, branches in store.day_rollups(days):
         for rolled in day_purchases(branches):
             at = rolled.at or datetime.combine(date.fromisoformat(day), time(rolled.hour), tz)
             if start <= at < end:
-                yield rolled._replace(at=at)
+                yield {
+                    "_id": rolled.purchase_id,
+                    "member_id": rolled.member_id,
+                    "amount": rolled.amount,
+                    "branch": rolled.branch,
+                    "created_at": at,
+                    "coupon": rolled.coupon,
+                }
 
 
 # -- building from the source (pure) ----------------------------------------------------------
