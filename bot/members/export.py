@@ -1,7 +1,7 @@
 """The member's copy of their data (right of access and portability).
 
 One readable structure, in the member's language, served as a page and as a JSON
-download (bot/web/pages.py, bot/templates/my_data.html). It names nobody else: who
+download (bot/web/pages.py, bot/web/templates/pages/my_data.html). It names nobody else: who
 rang up a purchase or accepted a coupon is a label ("staff at Asoke", "owner"),
 never that person's LINE id, and internal bookkeeping (ledger keys, sequence
 numbers, lots, locks) stays out.

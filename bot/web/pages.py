@@ -33,7 +33,7 @@ def privacy_notice():
     )
     merchant = services.store.get_setting("merchant") or {}
     return render_template(
-        "privacy.html",
+        "pages/privacy.html",
         _=translator(locale)._,
         lang=locale,
         version=privacy.POLICY_VERSION,
@@ -67,7 +67,7 @@ def my_data_page(token: str):
     config = current_services().config
     t = translator(copy["language"])
     page = render_template(
-        "my_data.html",
+        "pages/my_data.html",
         _=t._,
         copy=copy,
         lang=t.locale,
