@@ -45,6 +45,7 @@ JOBS: dict[str, Callable[[Services, Callable[[], bool]], object]] = {
     "prune_webhook_events": lambda s, _stop: maintenance.prune_webhook_events(s.store),
     "prune_erasures": lambda s, _stop: maintenance.prune_erasures(s.store),
     "drop_stale_conversations": lambda s, _stop: maintenance.drop_stale_conversations(s.store),
+    "prune_rate_limits": lambda s, _stop: maintenance.prune_rate_limits(s.store),
     "refresh_member_rollup": lambda s, _stop: report_jobs.refresh_members(s.store, s.config),
     "rebuild_rollups": lambda s, _stop: report_jobs.rebuild_rollups(s.store, s.config),
     "announce_campaign_results": lambda s, _stop: report_jobs.announce_closed_windows(
@@ -97,7 +98,7 @@ def prune_erasures() -> int:
 
 
 def prune_rate_limits() -> int:
-    return maintenance.prune_rate_limits(RUNTIME["store"])
+    return _single("prune_rate_limits")
 
 
 def drop_stale_conversations() -> int:
