@@ -20,7 +20,7 @@ from jobs.scheduler import SCHEDULE
 from simulator import texts
 from tests import test_merchants as shops
 from tests.conftest import OWNER, sign_up
-from tests.test_merchants import add_crowd, balance, open_shop, received
+from tests.test_merchants import add_crowd, balance, new_campaign, open_shop, received, run_cli
 
 fleet_settings, fleet_app, tea, bakery, fleet = (
     shops.fleet_settings,
@@ -175,3 +175,32 @@ def test_daily_jobs_missed_while_no_worker_held_a_merchant_run_once(fleet_app, s
         jobs = {job.id: job.next_run_time for job in third.scheduler.get_jobs()}
         assert jobs["tea:run_journeys"] == at(371, 10, 5)
         assert third.run("tea", "run_journeys") is not None
+
+
+# -- a disabled merchant's campaign --------------------------------------------------------------
+
+
+def test_disabling_a_merchant_stops_its_running_campaign_at_once(fleet_app, tea, bakery, fleet):
+    """Disabled while its first pushes are with LINE: what is queued does not go out."""
+    crowd = add_crowd(fleet_app, tea, 1500, "many")  # three batches of 500 pushes
+    campaign = new_campaign(fleet_app, tea, "many", "Hello {first_name}!")  # one push each
+    operator = fleet_app.extensions["samachik.merchants"].operator
+    tea.line.platform.interrupt(
+        "push", lambda: operator.update_merchant("tea", {"status": "disabled"})
+    )
+    store = tea.store(fleet_app)
+    assert fleet.tick() == ["bakery", "tea"]
+
+    fleet.run("tea", "run_campaigns")
+
+    sent = len(tea.line.requests("push"))
+    assert 0 < sent < 200, f"{sent} pushes went out after the merchant was disabled"
+    assert store.campaign(campaign)["status"] == "running"  # the rest waits, queued
+    assert fleet.tick() == ["bakery"]
+
+    # Enabled again: the rest goes out, and every member has exactly one message.
+    assert run_cli(fleet_app, "merchant", "enable", "tea").exit_code == 0
+    assert fleet.tick() == ["bakery", "tea"]
+    fleet.run("tea", "run_campaigns")
+    assert store.campaign(campaign)["status"] == "done"
+    assert all(len(received(tea, user)) == 1 for user in crowd)
