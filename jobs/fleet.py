@@ -1,11 +1,14 @@
 """The worker in multi-merchant mode: every job, for every merchant it holds a lease on.
 
 Fair to every merchant: each merchant's jobs have their own ids (`<slug>:<job>`), so a
-long campaign of one merchant holds one thread of the pool and never the next run of
-another merchant's jobs. Scales out: each worker heartbeats in the operator database
-and holds at most its share (active merchants ÷ live workers, rounded up) of
-per-merchant leases, so adding a worker moves merchants to it within a few ticks, and
-a crashed worker's merchants are taken over once their leases lapse.
+long campaign of one merchant holds one thread and never the next run of another
+merchant's jobs; campaigns run on a pool of their own, so even many merchants' big
+campaigns leave the journeys and daily jobs threads to run on.
+
+Scales out: each worker heartbeats in the operator database and holds at most its
+share (active merchants ÷ live workers, rounded up) of per-merchant leases, so adding
+a worker moves merchants to it within a few ticks, and a crashed worker's merchants
+are taken over once their leases lapse.
 
 Daily jobs run once per due time, whoever runs them: each run first claims its due
 time in the operator database (`daily_runs`). A worker taking a merchant runs at
@@ -37,6 +40,7 @@ from jobs.scheduler import LEASE_TTL, RENEW_EVERY_SECONDS, SCHEDULE
 log = logging.getLogger("jobs.fleet")
 MERCHANT_LEASE = "merchant:"
 FLEET_GRACE_SECONDS = 50
+CAMPAIGNS = "campaigns"  # the executor of the run_campaigns jobs
 # The daily jobs (cron triggers): name → trigger fields.
 DAILY_JOBS = {
     name: {k: v for k, v in trigger.items() if k != "trigger"}
@@ -64,7 +68,13 @@ class FleetWorker:
         self.held: set[str] = set()
         threads = threads or merchants.base.WORKER_THREADS
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(threads)}, timezone="UTC"
+            # Campaigns on a pool of their own: however many merchants send big ones at
+            # once, every merchant's journeys and daily jobs still find a free thread.
+            executors={
+                "default": ThreadPoolExecutor(threads),
+                CAMPAIGNS: ThreadPoolExecutor(threads),
+            },
+            timezone="UTC",
         )
         self._lock = threading.Lock()
 
@@ -162,6 +172,7 @@ class FleetWorker:
                 "jobs.tasks:for_merchant",
                 args=[slug, name],
                 id=f"{slug}:{name}",
+                executor=CAMPAIGNS if name == "run_campaigns" else "default",
                 replace_existing=True,
                 # Daily jobs at the merchant's own local hours.
                 **{**trigger, "timezone": services.config.TIMEZONE},

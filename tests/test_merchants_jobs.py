@@ -8,6 +8,7 @@ next worker takes it, never twice.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -204,3 +205,34 @@ def test_disabling_a_merchant_stops_its_running_campaign_at_once(fleet_app, tea,
     fleet.run("tea", "run_campaigns")
     assert store.campaign(campaign)["status"] == "done"
     assert all(len(received(tea, user)) == 1 for user in crowd)
+
+
+# -- fairness -------------------------------------------------------------------------------------
+
+
+def test_a_merchants_campaign_never_holds_up_anothers_journey(fleet_app, tea, bakery):
+    """One thread per pool: the bakery's birthday goes out while the tea shop's campaign
+    is with LINE (a merchant's big campaign, or many merchants', fill the campaign pool)."""
+    add_crowd(fleet_app, tea, 3, "news")
+    birthday_girl = add_crowd(fleet_app, bakery, 1, "bday", birthday_today=True)[0]
+    new_campaign(fleet_app, tea, "news", "Tea week!")
+    fleet = FleetWorker(fleet_app.extensions["samachik.merchants"], holder="w1", threads=1)
+    birthday_sent, checked, outcome = threading.Event(), threading.Event(), []
+    bakery.line.platform.interrupt("push", birthday_sent.set)
+
+    def meanwhile() -> None:  # the tea shop's multicast is with LINE, its thread waiting
+        fleet.scheduler.modify_job("bakery:run_journeys", next_run_time=datetime.now(UTC))
+        # Within LineApi's read timeout (15 s), after which the tea shop's call gives up.
+        outcome.append(birthday_sent.wait(10))
+        checked.set()
+
+    tea.line.platform.interrupt("multicast", meanwhile)
+    assert fleet.tick() == ["bakery", "tea"]
+    fleet.start()
+    try:
+        fleet.scheduler.modify_job("tea:run_campaigns", next_run_time=datetime.now(UTC))
+        assert checked.wait(60)
+    finally:
+        fleet.shutdown()
+    assert outcome == [True], "the bakery's journey waited for the tea shop's campaign"
+    assert greetings(bakery, birthday_girl, "Happy birthday")
