@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.routing import Rule
 
-from bot.context import Services
+from bot.chat.context import Services
 from bot.merchants import cli
 from bot.merchants.registry import Merchants, merchant_secret_key
 

@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 
-from bot.context import current_services
+from bot.chat.context import current_services
 from bot.store import utcnow
 from bot.web.locale import use_locale
 

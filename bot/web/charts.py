@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort
 
 from bot.charts import build
 from bot.charts.specs import read_token
-from bot.context import current_services
+from bot.chat.context import current_services
 
 bp = Blueprint("charts", __name__)
 MIME = {"png": "image/png", "svg": "image/svg+xml"}

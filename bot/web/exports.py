@@ -13,8 +13,8 @@ from flask import Blueprint, Response, abort, g, request, stream_with_context
 
 from bot.analytics import kpis as kpi_module
 from bot.analytics.campaign_report import campaign_report
-from bot.context import current_services
-from bot.profile_fields import FIELDS as PERSONAL_FIELDS
+from bot.chat.context import current_services
+from bot.members.profile_fields import FIELDS as PERSONAL_FIELDS
 from bot.web.auth import owner_required, private
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/export")

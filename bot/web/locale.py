@@ -6,7 +6,7 @@ from flask import g, request, session, url_for
 
 from bot.analytics import messages
 from bot.charts import labels
-from bot.context import current_services
+from bot.chat.context import current_services
 from bot.i18n import LOCALES, translator
 
 

@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, Response, abort
 
-from bot.context import current_services
+from bot.chat.context import current_services
 from bot.images import EXTENSIONS
 
 bp = Blueprint("media", __name__)
