@@ -484,3 +484,14 @@ def test_a_big_campaign_does_not_delay_another_merchants_journey(fleet_app, tea,
 
 def tea_status(app, shop, campaign_id: str) -> str:
     return shop.store(app).campaign(campaign_id)["status"]
+
+
+def test_no_two_merchants_share_a_database(fleet_app, fleet_settings, tea):
+    taken = fleet_app.extensions["samachik.merchants"].services("tea").store.db.name
+    for name in (taken, fleet_settings["MONGODB_DB"], f"{fleet_settings['MONGODB_DB']}_operator"):
+        result = run_cli(
+            fleet_app, "merchant", "add", "copycat", "--name", "Copycat",
+            "--channel-secret", "s", "--access-token", "t", "--db-name", name,
+        )  # fmt: skip
+        assert result.exit_code != 0 and "in use already" in result.output
+    assert run_cli(fleet_app, "merchant", "show", "copycat").exit_code != 0

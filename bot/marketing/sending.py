@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,6 +50,9 @@ class Sender:
     line: LineApi
     config: Config
     threads: int = SEND_THREADS
+    # The worker's "stop now" (merchant disabled or handed to another worker): calls
+    # still queued for LINE are not made. A pause or cancel stops between batches.
+    halt: Callable[[], bool] = lambda: False
 
 
 class RateLimiter:
@@ -107,7 +111,9 @@ def send_run(sender: Sender, campaign: dict, run_id: str, should_stop=lambda: Fa
                 continue
             calls = prepare(sender, campaign, batch)
             for call in calls:
-                call.future = pool.submit(_call, sender.line, limiter, quota, *call.request)
+                call.future = pool.submit(
+                    _call, sender.line, limiter, quota, sender.halt, *call.request
+                )
             in_flight.append((batch, calls))
             calls_ahead = sender.threads * CALLS_AHEAD_PER_THREAD
             while in_flight and (
@@ -179,10 +185,12 @@ def _campaign_coupon(store: Store, campaign: dict, member_id: str, delivery_id: 
     return coupon
 
 
-def _call(line: LineApi, limiter: RateLimiter, quota, endpoint: str, to, messages, key):
+def _call(line: LineApi, limiter: RateLimiter, quota, halt, endpoint: str, to, messages, key):
     """Runs on a pool thread: one LINE call, its failure returned rather than raised."""
     if quota.is_set():  # the month's quota ran out meanwhile: do not even ask
         return LineApiError("monthly quota used up", status=429, quota=True)
+    if halt():  # the merchant was disabled or moved: what is still queued stays so
+        return NOT_SENT
     limiter.acquire()
     try:
         if endpoint == "multicast":
@@ -199,6 +207,10 @@ def _call(line: LineApi, limiter: RateLimiter, quota, endpoint: str, to, message
     if error is not None and error.quota:
         quota.set()
     return error
+
+
+# A call `Sender.halt` caught before it went to LINE.
+NOT_SENT = LineApiError("the run stopped before this call", permanent=False)
 
 
 @dataclass
@@ -226,6 +238,10 @@ def _wait(entry) -> None:
 def _record(sender: Sender, batch: dict, calls: list[_Call]) -> bool:
     """On the writer thread: close a batch once its calls are answered (one write)."""
     store, run_id = sender.store, batch["run_id"]
+    if any(call.future.result() is NOT_SENT for call in calls):
+        # The worker halted part-way through the batch: it stays pending, not counted
+        # as an attempt; its retry keys make LINE answer 409 for the calls that went.
+        return False
     lines = zip(batch["members"], batch["line_ids"], strict=True)
     exceptions = {m: "erased" for m, line_id in lines if line_id == ERASED or m in batch["erased"]}
     waiting = []

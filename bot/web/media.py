@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 
+from bot.chat.context import current_services
 from bot.images import EXTENSIONS
 
 bp = Blueprint("media", __name__)
@@ -17,7 +18,7 @@ def image(digest: str, ext: str):
     """The stored bytes; the name is their hash, so they may be cached for ever."""
     if not DIGEST.match(digest) or ext not in EXTENSIONS:
         abort(404)
-    found = current_app.extensions["samachik"].store.image(digest)
+    found = current_services().store.image(digest)
     if found is None or found["content_type"] != EXTENSIONS[ext]:
         abort(404)
     response = Response(bytes(found["data"]), mimetype=found["content_type"])
