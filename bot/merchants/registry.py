@@ -55,11 +55,12 @@ class Merchants:
         # slug -> (Services or None if unknown/disabled, record version, checked at)
         self._cache: dict[str, tuple[Services | None, tuple | None, float]] = {}
         self._lock = threading.RLock()
+        self.clock = time.monotonic  # the cache's clock (a test may step it by hand)
 
     def services(self, slug: str) -> Services | None:
         """The active merchant's Services; None for an unknown or disabled slug."""
         entry = self._cache.get(slug)
-        now = time.monotonic()
+        now = self.clock()
         if entry and now - entry[2] < self.base.MERCHANT_CACHE_SECONDS:
             return entry[0]
         # Cheap check first: rebuild clients only when the record changed.
