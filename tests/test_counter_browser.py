@@ -43,6 +43,7 @@ NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 11:00 on a Friday in Bangkok
 PHONE = {"width": 390, "height": 844}
 CHAT = f"https://line.me/R/oaMessage/{BOT_BASIC_ID.replace('@', '%40')}/?"
 TH, EN = translator("th"), translator("en")
+STEP_TIMEOUT_MS = 15_000  # any one step; the whole walk takes seconds
 MAX_SHOT = 400 * 1024  # a README image, not a download
 MEMBER_MENU = ("Member card", "Points", "Rewards", "Coupons", "Profile", "Help")
 STAFF_MENU = ["Scan to earn", "Use a code", "Member lookup", "My card", "Help"]
@@ -133,6 +134,7 @@ class Phone:
         self.context = browser.new_context(
             viewport=PHONE, timezone_id="Asia/Bangkok", locale="th-TH"
         )
+        self.context.set_default_timeout(STEP_TIMEOUT_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
@@ -204,10 +206,17 @@ class Phone:
         if not self.page.locator("#richmenu").is_visible():
             self.page.click("#menubar")
 
-    def shoot(self, name: str) -> None:
-        """A README screenshot of what the phone shows now, scrolled to the newest."""
+    def shoot(self, name: str, top_of_last: bool = False) -> None:
+        """A README screenshot of what the phone shows now, scrolled to the newest message
+        (or to the top of it, for one taller than the screen)."""
         self.images_loaded()
-        self.page.evaluate("document.querySelector('#log').scrollTop = 1e9")
+        self.page.evaluate(
+            "top => { const log = document.querySelector('#log');"
+            " const last = [...log.querySelectorAll('.row')].pop();"
+            " const below = last.getBoundingClientRect().top - log.getBoundingClientRect().top;"
+            " log.scrollTop = top ? log.scrollTop + below - 8 : 1e9; }",
+            top_of_last,
+        )
         path = self.shots / f"counter-{name}.png"
         self.page.screenshot(path=str(path))
         assert path.stat().st_size < MAX_SHOT, f"{path.name} is {path.stat().st_size} bytes"
@@ -252,7 +261,7 @@ def follows_and_joins(nok: Phone, store, sim) -> None:
     nok.taps("button[data-do=follow]")
     assert TH._("Welcome to %(merchant)s!", merchant=TH._("our shop")) in nok.last_bot_text()
     nok.waits_for_menu([TH._("Join"), TH._("About us"), TH._("Help")])
-    nok.shoot("1-guest-menu")
+    nok.shoot("01-guest-menu")
 
     nok.taps("#richmenu .richmenu-area >> nth=0")
     assert nok.last_user_text() == TH._("Join")
@@ -265,7 +274,7 @@ def follows_and_joins(nok: Phone, store, sim) -> None:
     nok.page.wait_for_selector("#picker[open] input[type=date]")
     assert nok.page.get_attribute("#picker-input", "max") == "2026-11-20"
     nok.page.fill("#picker-input", "1995-03-08")
-    nok.shoot("2-birthday-picker")
+    nok.shoot("02-birthday-picker")
     count = nok.bot_rows()
     nok.page.click("#picker-ok")
     nok.answered_after(count)
@@ -289,7 +298,7 @@ def opens_her_card(nok: Phone, store, sim) -> str:
     assert "นก ใจดี" in card and store.member_by_line_id(sim.user("nok").id)["code"] in card
     assert re.search(rf"{TH._('Points')}\s+50\b", card)
     nok.fold_menu()
-    nok.shoot("3-member-card")
+    nok.shoot("03-member-card")
     _png, link = qr_in(nok)
     assert re.fullmatch(r"/earn SMC1\.\S+ ", prefilled(link))
     return link
@@ -301,6 +310,7 @@ def scans_and_rings_up(somchai: Phone, card_link: str) -> str:
     somchai.waits_for_menu(STAFF_MENU)
     somchai.page.click("#richmenu [aria-label='Scan to earn']")
     somchai.page.wait_for_selector("#scanner[open]")
+    somchai.shoot("04-cashier-reader")
     somchai.page.fill("#scan-text", card_link)
     somchai.page.click("#scan-go")
     earn_text = prefilled(card_link)
@@ -308,13 +318,15 @@ def scans_and_rings_up(somchai: Phone, card_link: str) -> str:
         "t => document.querySelector('#text').value === t", arg=earn_text
     )
     assert somchai.page.inner_text("#toast") == "LINE typed this into the input box: press Send"
-    # The cursor waits after the typed command, and the box shows that end of it.
+    # The keyboard is up instead of the menu; the cursor waits after the typed command,
+    # and the box shows that end of it.
+    assert somchai.page.locator("#richmenu").is_hidden()
     assert somchai.page.evaluate(
         "() => { const box = document.querySelector('#text');"
         " return box === document.activeElement && box.selectionStart === box.value.length"
         " && box.scrollLeft > 0; }"
     )
-    somchai.shoot("4-cashier-scanned")
+    somchai.shoot("05-cashier-scanned")
 
     count = somchai.bot_rows()
     somchai.page.keyboard.type("250")
@@ -326,7 +338,7 @@ def scans_and_rings_up(somchai: Phone, card_link: str) -> str:
     assert re.match(r"Purchase \w+: ฿250\.00 @ asoke → 10 points", receipt)
     assert "นก now has 60 points." in receipt
     somchai.fold_menu()
-    somchai.shoot("5-cashier-receipt")
+    somchai.shoot("06-cashier-receipt")
     return earn_text
 
 
@@ -342,7 +354,6 @@ def sees_points_and_redeems(nok: Phone, store, sim) -> tuple[bytes, str, str]:
     balance = TH.n_("Balance: %(count)s point.", "Balance: %(count)s points.", 60)
     nok.sees(f"{earned} {balance}")
     assert store.member_by_line_id(sim.user("nok").id)["points"] == 60
-    nok.shoot("6-member-points")
 
     nok.unfold_menu()
     nok.taps(f"#richmenu [aria-label='{TH._('Rewards')}']")
@@ -354,7 +365,7 @@ def sees_points_and_redeems(nok: Phone, store, sim) -> tuple[bytes, str, str]:
     # 120 points: out of reach, so its button only refreshes the list.
     assert "ชุดเค้ก" in cake.inner_text() and cake.locator("button").inner_text() == TH._("Refresh")
     nok.fold_menu()
-    nok.shoot("7-rewards")
+    nok.shoot("07-rewards")
 
     nok.taps(f".fx-carousel button:has-text('{redeem_tea}')")
     assert nok.last_user_text() == redeem_tea
@@ -363,7 +374,7 @@ def sees_points_and_redeems(nok: Phone, store, sim) -> tuple[bytes, str, str]:
     [code] = re.findall(r"\b[A-Z0-9]{8}\b", shown)
     assert store.redemption(code)["status"] != "used"
     assert store.member_by_line_id(sim.user("nok").id)["points"] == 0
-    nok.shoot("8-reward-code")
+    nok.shoot("08-reward-code")
     png, link = qr_in(nok)
     use_text = prefilled(link)
     assert re.fullmatch(r"/use SMR1\.\S+", use_text.strip())
@@ -383,7 +394,7 @@ def hands_over(somchai: Phone, nok: Phone, reward_png: bytes, use_text: str, cod
     somchai.answered_after(count)
     assert somchai.last_bot_text() == "OK: hand over Thai tea to นก."
     somchai.fold_menu()
-    somchai.shoot("9-cashier-use")
+    somchai.shoot("09-cashier-use")
     nok.sees(TH._("Enjoy your %(reward)s! Code %(code)s has been used.", reward="ชาไทย", code=code))
 
 
@@ -393,9 +404,12 @@ def reads_stats_and_campaigns(owner: Phone) -> None:
     owner.taps("#richmenu [aria-label=Stats]")
     assert owner.last_user_text() == "Stats"
     stats = owner.last_bot_text()
-    assert "Last 30 days" in stats
+    assert "Last 30 days" in stats and "Oct 22, 2026 – Nov 20, 2026" in stats
+    for figure in (r"Revenue\s+฿250\.00", r"Purchases\s+1\b", r"Redeemed\s+60\b"):
+        assert re.search(figure, stats), figure
+    assert re.search(r"Top rewards\s+Thai tea\s+1\b", stats)
     owner.fold_menu()
-    owner.shoot("10-owner-stats")
+    owner.shoot("10-owner-stats", top_of_last=True)
     owner.unfold_menu()
     owner.taps("#richmenu [aria-label=Campaigns]")
     assert owner.last_user_text() == "Campaigns"

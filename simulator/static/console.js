@@ -199,6 +199,8 @@ function typed(text) {
   // As in LINE: the text waits in the box with the cursor after it, ready for more
   // (a cashier adds the amount after a scanned `/earn <token> `).
   const box = $('text');
+  const menu = state.chat && state.chat.richMenu;
+  if (menu) { state.menuOpen[menu.richMenuId] = false; drawMenu(menu); }  // the keyboard is up
   box.value = text;
   box.focus();
   box.setSelectionRange(text.length, text.length);
