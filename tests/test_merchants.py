@@ -413,6 +413,48 @@ def test_campaigns_go_to_each_merchants_own_members_only(fleet_app, tea, bakery,
     assert tea.store(fleet_app).campaign(tea_campaign)["status"] == "done"
 
 
+def test_three_shops_side_by_side_each_keep_their_own_books(fleet_app, sim, fleet):
+    """The same customer joins three shops, buys, redeems and gets each shop's campaign."""
+    shops = [open_shop(fleet_app, sim, slug) for slug in ("tea", "bakery", "noodles")]
+    amounts = {"tea": 150, "bakery": 300, "noodles": 450}
+    for shop in shops:
+        alice = shop.person("alice")
+        sign_up(alice)
+        owner = shop.person(OWNER)
+        reply = texts(owner.says(f"/reward add 40 5 Gift from {shop.slug}"))[0]
+        reward = re.match(r"Reward (W\w{3}) added", reply).group(1)
+        cashier = shop.person("somchai")
+        code = code_of(fleet_app, shop, alice)
+        receipt = texts(cashier.says(f"/earn {code} {amounts[shop.slug]}"))[0]
+        assert receipt.startswith("Purchase"), receipt
+        shown = redeem(alice, reward)[0]
+        used = shown["contents"]["body"]["contents"][0]["text"]
+        assert texts(cashier.says(f"/use {used}")) == [
+            f"OK: hand over Gift from {shop.slug} to Alice."
+        ]
+        add_crowd(fleet_app, shop, 2, "fans")
+        new_campaign(fleet_app, shop, "fans", f"News from {shop.slug}")
+
+    assert fleet.tick() == ["bakery", "noodles", "tea"]
+    for shop in shops:
+        fleet.run(shop.slug, "run_campaigns")
+
+    # 50 for joining, 1 point per 25 baht, 40 for the gift: each shop's own arithmetic.
+    assert {s.slug: balance(fleet_app, s, s.person("alice")) for s in shops} == {
+        "tea": 16,
+        "bakery": 22,
+        "noodles": 28,
+    }
+    for shop in shops:
+        others = [o.slug for o in shops if o is not shop]
+        inbox = str(shop.line.platform.users[user_id_for("fans0")].inbox)
+        assert f"News from {shop.slug}" in inbox
+        assert not any(f"News from {o}" in inbox for o in others)
+        alice_saw = str(shop.person("alice").inbox)
+        assert f"Gift from {shop.slug}" in alice_saw
+        assert not any(f"Gift from {o}" in alice_saw for o in others)
+
+
 def test_a_disabled_merchants_campaigns_stop(fleet_app, tea, bakery, fleet):
     crowd = add_crowd(fleet_app, tea, 3, "quiet")
     new_campaign(fleet_app, tea, "quiet", "Should not go")
