@@ -1,6 +1,6 @@
 """Reports at scale: KPIs and campaign results from rollups, against plain indexed scans.
 
-Seeds the demo merchant's history (`bot/demo_history.py`, the generator `seed-demo`
+Seeds the demo merchant's history (`bot/demo/demo_history.py`, the generator `seed-demo`
 uses) at a given size (by default the demo shop itself), then times:
 
 - seeding it, and rebuilding every rollup from the source collections
@@ -36,10 +36,10 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stack import SERVER, stack
-from bot import demo_history, demo_seed
 from bot.analytics import kpis, rollups
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.stats import Sample, mean_interval
+from bot.demo import demo_history, demo_seed
 from bot.web import auth
 
 OWNER = "U" + "0" * 31 + "b"  # the owner the dashboard is opened as

@@ -6,15 +6,17 @@ import secrets
 from datetime import UTC, datetime
 
 import flex_templates
-from bot import numbers, qr, rewards
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import tap, text
+from bot.chat.registry import Registry
 from bot.i18n import N_, Translator
-from bot.messages import tap, text
-from bot.registry import Registry
+from bot.loyalty import qr, rewards
 from handlers.common import keyword
 from handlers.profile import not_member_yet
 
 PAGE_SIZE = 11  # + one "more" bubble = LINE's 12-bubble carousel limit
+MAX_LABEL = 40  # LINE's limit for a Flex button's label
 
 
 def register(registry: Registry) -> None:
@@ -92,6 +94,7 @@ def reward_bubble(ctx: Context, reward: dict) -> dict:
             "#B00020",
         )
     hero = flex_templates.hero_image(reward.get("image_url"))
+    name = rewards.reward_name(reward, ctx.t.locale)
     stock_note = None
     if stock is not None and 0 < stock <= 10:
         stock_note = {
@@ -104,16 +107,24 @@ def reward_bubble(ctx: Context, reward: dict) -> dict:
         "reward",
         alt_text="reward",
         hero=hero,
-        name=rewards.reward_name(reward, ctx.t.locale),
+        name=name,
         price=ctx.t.n_("%(count)s point", "%(count)s points", cost),
         stock_note=stock_note,
         status=status,
         status_color=color,
         button_style="primary" if affordable else "secondary",
         button_color="#0B6E4F" if affordable else "#DDDDDD",
-        button_label=ctx._("Redeem") if affordable else ctx._("Refresh"),
+        # The button (and the chat bubble its tap leaves) names the reward it redeems.
+        button_label=_label(ctx._("Redeem %(name)s", name=name))
+        if affordable
+        else ctx._("Refresh"),
         button_data=f"a=redeem&r={reward['_id']}" if affordable else "a=rewards",
     )["contents"]
+
+
+def _label(label: str) -> str:
+    """A Flex button label within LINE's 40 characters (long reward names are cut)."""
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
 
 
 def ask_to_confirm(ctx: Context) -> list:

@@ -1,11 +1,19 @@
 """The worker in multi-merchant mode: every job, for every merchant it holds a lease on.
 
 Fair to every merchant: each merchant's jobs have their own ids (`<slug>:<job>`), so a
-long campaign of one merchant holds one thread of the pool and never the next run of
-another merchant's jobs. Scales out: each worker heartbeats in the operator database
-and holds at most its share (active merchants ÷ live workers, rounded up) of
-per-merchant leases, so adding a worker moves merchants to it within a few ticks, and
-a crashed worker's merchants are taken over once their leases lapse.
+long campaign of one merchant holds one thread and never the next run of another
+merchant's jobs; campaigns run on a pool of their own, so even many merchants' big
+campaigns leave the journeys and daily jobs threads to run on.
+
+Scales out: each worker heartbeats in the operator database and holds at most its
+share (active merchants ÷ live workers, rounded up) of per-merchant leases, so adding
+a worker moves merchants to it within a few ticks, and a crashed worker's merchants
+are taken over once their leases lapse.
+
+Daily jobs run once per due time, whoever runs them: each run first claims its due
+time in the operator database (`daily_runs`). A worker taking a merchant runs at
+once each daily job whose latest due time passed with no run (no worker held the
+merchant then, or its worker died): one catch-up, never a second run.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ import socket
 import threading
 import uuid
 import zlib
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.merchants import Merchants
 from jobs import tasks
@@ -30,6 +40,22 @@ from jobs.scheduler import LEASE_TTL, RENEW_EVERY_SECONDS, SCHEDULE
 log = logging.getLogger("jobs.fleet")
 MERCHANT_LEASE = "merchant:"
 FLEET_GRACE_SECONDS = 50
+CAMPAIGNS = "campaigns"  # the executor of the run_campaigns jobs
+# The daily jobs (cron triggers): name → trigger fields.
+DAILY_JOBS = {
+    name: {k: v for k, v in trigger.items() if k != "trigger"}
+    for name, trigger, _options in SCHEDULE
+    if trigger["trigger"] == "cron"
+}
+
+
+def last_due(name: str, timezone: str, now: datetime) -> datetime:
+    """The latest time daily job `name` fell due at or before `now`, in the merchant's zone."""
+    trigger = CronTrigger(**DAILY_JOBS[name], timezone=timezone)
+    due = probe = trigger.get_next_fire_time(None, now - timedelta(days=2))
+    while probe <= now:
+        due, probe = probe, trigger.get_next_fire_time(None, probe + timedelta(seconds=1))
+    return due
 
 
 class FleetWorker:
@@ -42,7 +68,13 @@ class FleetWorker:
         self.held: set[str] = set()
         threads = threads or merchants.base.WORKER_THREADS
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(threads)}, timezone="UTC"
+            # Campaigns on a pool of their own: however many merchants send big ones at
+            # once, every merchant's journeys and daily jobs still find a free thread.
+            executors={
+                "default": ThreadPoolExecutor(threads),
+                CAMPAIGNS: ThreadPoolExecutor(threads),
+            },
+            timezone="UTC",
         )
         self._lock = threading.Lock()
 
@@ -79,7 +111,17 @@ class FleetWorker:
         def should_stop() -> bool:
             return slug not in self.held or not self.merchants.is_active(slug)
 
-        return tasks.JOBS[name](services, should_stop)
+        due = None
+        if name in DAILY_JOBS:
+            due = last_due(name, services.config.TIMEZONE, datetime.now(UTC))
+            if not self.operator.claim_daily(slug, name, due):
+                return None  # done for this due time already (a catch-up, another worker)
+        try:
+            return tasks.JOBS[name](services, should_stop)
+        except Exception:
+            if due is not None:
+                self.operator.release_daily(slug, name, due)
+            raise
 
     def run_loop(self, stop: threading.Event) -> None:
         """Tick until `stop` is set, then stop jobs and hand every lease back."""
@@ -121,23 +163,38 @@ class FleetWorker:
             return False
         # Jobs are kept in memory: one MongoDB job store per merchant made APScheduler
         # query every merchant's database on each wake-up (50 s per pass at 100 merchants
-        # on the dev server). The price: a daily job due while no worker held the merchant
-        # waits for its next day.
+        # on the dev server). What fell due while no worker held the merchant is found
+        # from `daily_runs` instead, and runs now.
+        missed = self._missed(slug, services.config.TIMEZONE)
+        now = datetime.now(UTC)
         for name, trigger, options in SCHEDULE:
             self.scheduler.add_job(
                 "jobs.tasks:for_merchant",
                 args=[slug, name],
                 id=f"{slug}:{name}",
+                executor=CAMPAIGNS if name == "run_campaigns" else "default",
                 replace_existing=True,
                 # Daily jobs at the merchant's own local hours.
                 **{**trigger, "timezone": services.config.TIMEZONE},
                 # Hundreds of merchants' jobs fall due in the same second; APScheduler's
                 # default grace (1 s) would skip the last ones instead of running them late.
                 **{"misfire_grace_time": FLEET_GRACE_SECONDS, **options},
+                **({"next_run_time": now} if name in missed else {}),
             )
         self.held.add(slug)
         log.info("merchant %s: jobs started by %s", slug, self.holder)
         return True
+
+    def _missed(self, slug: str, timezone: str) -> set[str]:
+        """Daily jobs whose latest due time passed with no run (since the merchant was added)."""
+        now = datetime.now(UTC)
+        done = self.operator.daily_runs(slug)
+        added = self.operator.created_at(slug) or now
+        return {
+            name
+            for name in DAILY_JOBS
+            if last_due(name, timezone, now) > max(done.get(name, added), added)
+        }
 
     def _drop(self, slug: str) -> None:
         """Stop scheduling a merchant's jobs (running ones see `should_stop`) and let it go."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.context import Services
-from bot.sending import Sender
+from bot.chat.context import Services
+from bot.marketing.sending import Sender
 from jobs import (
     campaign_jobs,
     journey_jobs,
@@ -27,7 +27,7 @@ RUNTIME: dict = {}
 
 
 def _campaigns(services: Services, should_stop: Callable[[], bool]) -> list:
-    sender = Sender(services.store, services.line, services.config)
+    sender = Sender(services.store, services.line, services.config, halt=should_stop)
     journey_jobs.resume_journeys(sender)
     return campaign_jobs.run_due(sender, should_stop)
 
@@ -41,10 +41,13 @@ JOBS: dict[str, Callable[[Services, Callable[[], bool]], object]] = {
         s.store, s.line, s.config
     ),
     "run_campaigns": _campaigns,
-    "run_journeys": lambda s, _stop: journey_jobs.run_journeys(Sender(s.store, s.line, s.config)),
+    "run_journeys": lambda s, stop: journey_jobs.run_journeys(
+        Sender(s.store, s.line, s.config, halt=stop)
+    ),
     "prune_webhook_events": lambda s, _stop: maintenance.prune_webhook_events(s.store),
     "prune_erasures": lambda s, _stop: maintenance.prune_erasures(s.store),
     "drop_stale_conversations": lambda s, _stop: maintenance.drop_stale_conversations(s.store),
+    "prune_rate_limits": lambda s, _stop: maintenance.prune_rate_limits(s.store),
     "refresh_member_rollup": lambda s, _stop: report_jobs.refresh_members(s.store, s.config),
     "rebuild_rollups": lambda s, _stop: report_jobs.rebuild_rollups(s.store, s.config),
     "announce_campaign_results": lambda s, _stop: report_jobs.announce_closed_windows(
@@ -97,7 +100,7 @@ def prune_erasures() -> int:
 
 
 def prune_rate_limits() -> int:
-    return maintenance.prune_rate_limits(RUNTIME["store"])
+    return _single("prune_rate_limits")
 
 
 def drop_stale_conversations() -> int:

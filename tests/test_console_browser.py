@@ -170,7 +170,7 @@ def test_a_member_sees_and_taps_what_line_would_show(served, sim, browser):
     shoot(page, "rewards-en")
     carousel.locator("button", has_text="Redeem").first.click()
     page.wait_for_selector("#quick:not([hidden]) .chip")
-    assert page.locator(".row.user .msg-text").last.inner_text() == "Redeem"
+    assert page.locator(".row.user .msg-text").last.inner_text() == "Redeem Free Thai tea"
     shoot(page, "redeem-quick-reply-en")
     page.click("#quick .chip >> text=Confirm")
     page.wait_for_selector(".row.bot:last-child .fx-hero img")

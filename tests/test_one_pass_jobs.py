@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from bot import points
+from bot.loyalty import points
 from jobs import points_jobs, segment_jobs
 from tests import test_per_event_queries
 from tests.test_per_event_queries import on_id

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import time_machine
 
-from bot import demo_history, points, rewards
 from bot.analytics import kpis, rollups
 from bot.analytics.campaign_report import campaign_report
+from bot.demo import demo_history
+from bot.loyalty import points, rewards
 from bot.store.reports import ledger_bucket
 
 NOW = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)  # Friday noon in Bangkok

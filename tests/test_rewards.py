@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import points
+from bot.loyalty import points
 from bot.store import utcnow
 from jobs import points_jobs
 from simulator import texts
@@ -76,7 +76,8 @@ def test_the_rewards_carousel_marks_what_the_member_can_afford(owner, member, st
     cookie, tea = carousel["contents"]["contents"]
     assert cookie["body"]["contents"][0]["text"] == "Cookie"
     assert cookie["body"]["contents"][2]["text"] == "Only 5 left"
-    assert cookie["footer"]["contents"][0]["action"]["label"] == "Redeem"
+    assert cookie["footer"]["contents"][0]["action"]["label"] == "Redeem Cookie"
+    assert cookie["footer"]["contents"][0]["action"]["displayText"] == "Redeem Cookie"
     assert tea["body"]["contents"][-1]["text"] == "You need 30 more points."
     assert tea["footer"]["contents"][0]["action"]["label"] == "Refresh"
 

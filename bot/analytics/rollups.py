@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.points import load_rules
+from bot.loyalty.points import load_rules
 from bot.store import Store, utcnow
 from bot.store.reports import ledger_bucket, purchase_token
 
@@ -188,7 +188,7 @@ def member_snapshot_from(members: Iterable[dict], top_tier: str, tz: ZoneInfo, n
         if visits >= 1 and scores.get("group"):
             groups[scores["group"]][0] += 1
             groups[scores["group"]][1] += spend
-            fm = math.floor((scores["f"] + scores["m"]) / 2 + 0.5)  # as bot/rfm.py
+            fm = math.floor((scores["f"] + scores["m"]) / 2 + 0.5)  # as bot/marketing/rfm.py
             grid[f"{scores['r']}-{fm}"] += 1
         if stats.get("first_visit") and (first_visit is None or stats["first_visit"] < first_visit):
             first_visit = stats["first_visit"]

@@ -44,6 +44,9 @@ def _check_timezone(_ctx, _param, value):
 def add(slug, name, channel_secret, access_token, owners, timezone, locale, mongodb_uri, db_name):
     """Register a merchant and create its database."""
     merchants = _merchants()
+    wanted = merchants.db_name_of({"_id": slug, "db_name": db_name})
+    if merchants.operator.version(slug) is None and merchants.db_name_taken(wanted):
+        raise click.ClickException("that database is in use already: each merchant has its own")
     secrets = {
         "channel_secret": channel_secret,
         "access_token": access_token,

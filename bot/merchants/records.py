@@ -36,7 +36,7 @@ def check_slug(slug: str) -> str:
 class OperatorStore(LeaseStore):
     """Merchant records and worker leases, in `<MONGODB_DB>_operator`."""
 
-    INDEXES = {"merchants": []}  # _id = slug
+    INDEXES = {"merchants": [], "daily_runs": []}  # _id = slug
 
     def __init__(self, client, db_name: str, keyring: Keyring):
         super().__init__(client, db_name)
@@ -101,6 +101,36 @@ class OperatorStore(LeaseStore):
 
     def _sealed(self, secrets: dict) -> dict:
         return {k: self.keyring.encrypt(v) for k, v in secrets.items() if v}
+
+    def created_at(self, slug: str):
+        record = self.db.merchants.find_one({"_id": slug}, {"created_at": 1})
+        return (record or {}).get("created_at")
+
+    # -- daily jobs: which due time each last ran for --------------------------------
+
+    def daily_runs(self, slug: str) -> dict:
+        """Job name → the due time it last ran for, for one merchant."""
+        return (self.db.daily_runs.find_one({"_id": slug}) or {}).get("due", {})
+
+    def claim_daily(self, slug: str, name: str, due) -> bool:
+        """Take the run of daily job `name` due at `due`; False if a worker took it already."""
+        field = f"due.{name}"
+        try:
+            self.db.daily_runs.update_one(
+                {"_id": slug, "$or": [{field: {"$lt": due}}, {field: {"$exists": False}}]},
+                {"$set": {field: due}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # The upsert lost: the record says this due time (or a later one) is taken.
+            return False
+        return True
+
+    def release_daily(self, slug: str, name: str, due) -> None:
+        """A run that failed: the next worker to take the merchant tries it again."""
+        self.db.daily_runs.update_one(
+            {"_id": slug, f"due.{name}": due}, {"$unset": {f"due.{name}": ""}}
+        )
 
     # -- worker heartbeats ---------------------------------------------------------
 

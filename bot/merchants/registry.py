@@ -18,12 +18,12 @@ import time
 
 import pymongo
 
+from bot.chat.context import Services
+from bot.chat.registry import Registry
 from bot.config import Config
-from bot.context import Services
 from bot.line_api import LineApi
 from bot.merchants.crypto import Keyring
 from bot.merchants.records import OperatorStore
-from bot.registry import Registry
 from bot.store import Store, connect
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,12 @@ class Merchants:
         # slug -> (Services or None if unknown/disabled, record version, checked at)
         self._cache: dict[str, tuple[Services | None, tuple | None, float]] = {}
         self._lock = threading.RLock()
+        self.clock = time.monotonic  # the cache's clock (a test may step it by hand)
 
     def services(self, slug: str) -> Services | None:
         """The active merchant's Services; None for an unknown or disabled slug."""
         entry = self._cache.get(slug)
-        now = time.monotonic()
+        now = self.clock()
         if entry and now - entry[2] < self.base.MERCHANT_CACHE_SECONDS:
             return entry[0]
         # Cheap check first: rebuild clients only when the record changed.
@@ -84,8 +85,17 @@ class Merchants:
     def store_for(self, record: dict) -> Store:
         """The merchant's database, on its own cluster if it has one."""
         uri = record.get("mongodb_uri") or self.base.MONGODB_URI
-        name = record.get("db_name") or merchant_db_name(self.base.MONGODB_DB, record["_id"])
-        return Store(self._client(uri), name)
+        return Store(self._client(uri), self.db_name_of(record))
+
+    def db_name_of(self, record: dict) -> str:
+        return record.get("db_name") or merchant_db_name(self.base.MONGODB_DB, record["_id"])
+
+    def db_name_taken(self, name: str) -> bool:
+        """Used by another merchant, the operator or the single merchant: never shared
+        (per-process caches, e.g. chart images, are keyed by database name)."""
+        base = self.base.MONGODB_DB
+        used = {self.db_name_of(record) for record in self.operator.merchants()}
+        return name in used | {base, operator_db_name(base)}
 
     def config_for(self, record: dict) -> Config:
         slug = record["_id"]
@@ -96,7 +106,7 @@ class Merchants:
             LINE_CHANNEL_SECRET=record["channel_secret"],
             LINE_CHANNEL_ACCESS_TOKEN=record["access_token"],
             MONGODB_URI=record.get("mongodb_uri") or base.MONGODB_URI,
-            MONGODB_DB=record.get("db_name") or merchant_db_name(base.MONGODB_DB, slug),
+            MONGODB_DB=self.db_name_of(record),
             ADMIN_LINE_USER_IDS=frozenset(record.get("owners") or ()),
             TIMEZONE=record.get("timezone") or base.TIMEZONE,
             DEFAULT_LOCALE=record.get("locale") or base.DEFAULT_LOCALE,

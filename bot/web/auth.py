@@ -20,7 +20,6 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
-    current_app,
     g,
     redirect,
     render_template,
@@ -29,6 +28,7 @@ from flask import (
     url_for,
 )
 
+from bot.chat.context import current_services
 from bot.store import utcnow
 from bot.web.locale import use_locale
 
@@ -56,7 +56,7 @@ def _key(secret: str) -> str:
 
 
 def _services():
-    return current_app.extensions["samachik"]
+    return current_services()
 
 
 def is_owner(line_user_id: str | None) -> bool:

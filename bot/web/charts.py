@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 
 from bot.charts import build
 from bot.charts.specs import read_token
+from bot.chat.context import current_services
 
 bp = Blueprint("charts", __name__)
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -14,7 +15,7 @@ MIME = {"png": "image/png", "svg": "image/svg+xml"}
 @bp.get("/charts/<token>.<any(png, svg):fmt>")
 def chart_image(token: str, fmt: str = "png"):
     """Draw (or take from the cache) the chart the token names; 404 if forged or expired."""
-    services = current_app.extensions["samachik"]
+    services = current_services()
     spec = read_token(services.config, token)
     if spec is None:
         abort(404)

@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, abort, g, request, stream_with_context
 
 from bot.analytics import kpis as kpi_module
 from bot.analytics.campaign_report import campaign_report
-from bot.profile_fields import FIELDS as PERSONAL_FIELDS
+from bot.chat.context import current_services
+from bot.members.profile_fields import FIELDS as PERSONAL_FIELDS
 from bot.web.auth import owner_required, private
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/export")
@@ -51,7 +52,7 @@ PURCHASE_COLUMNS = [
 
 
 def _services():
-    return current_app.extensions["samachik"]
+    return current_services()
 
 
 def _money(minor_units) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session, url_for
+from flask import g, request, session, url_for
 
 from bot.analytics import messages
 from bot.charts import labels
+from bot.chat.context import current_services
 from bot.i18n import LOCALES, translator
 
 
@@ -16,7 +17,7 @@ def use_locale(line_user_id: str | None) -> None:
         session["lang"] = wanted
     locale = session.get("lang")
     if locale not in LOCALES:
-        services = current_app.extensions["samachik"]
+        services = current_services()
         saved = services.store.member_locale(line_user_id) if line_user_id else None
         locale = saved if saved in LOCALES else services.config.DEFAULT_LOCALE
     g.lang = locale
@@ -28,7 +29,7 @@ def template_helpers() -> dict:
     # handlers/ imports this package (for /dashboard); import its labels when rendering.
     from handlers.labels import TIER_NAMES  # noqa: PLC0415
 
-    t = g.get("t") or translator(current_app.extensions["samachik"].config.DEFAULT_LOCALE)
+    t = g.get("t") or translator(current_services().config.DEFAULT_LOCALE)
     return {
         "_": t._,
         "n_": t.n_,

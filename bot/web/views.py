@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 
 from bot.analytics import kpis as kpi_module
 from bot.analytics.messages import PERIOD_LABELS, VERDICTS
 from bot.charts import build, labels
 from bot.charts.specs import ChartSpec, make_token
+from bot.chat.context import current_services
 from bot.i18n import N_
-from bot.member_codes import clean, looks_like_code
-from bot.profile_fields import InvalidAnswer, parse_phone
-from bot.rewards import reward_name
+from bot.loyalty.member_codes import clean, looks_like_code
+from bot.loyalty.rewards import reward_name
+from bot.members.profile_fields import InvalidAnswer, parse_phone
 from bot.web.auth import SESSION_LIFETIME, owner_required, private
 
 bp = Blueprint(
@@ -62,7 +63,7 @@ class Card:
 
 
 def _services():
-    return current_app.extensions["samachik"]
+    return current_services()
 
 
 def _now() -> datetime:

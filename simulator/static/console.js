@@ -174,11 +174,7 @@ async function tap(action) {
 
 function effect(what) {
   switch (what.type) {
-    case 'typed':
-      $('text').value = what.text;
-      $('text').focus();
-      toast('LINE typed this into the input box: press Send');
-      break;
+    case 'typed': typed(what.text); break;
     case 'scanner': openScanner(); break;
     case 'browser': break;  // opened already (or by the scanner below)
     case 'switched': load(true); break;
@@ -197,6 +193,19 @@ function effect(what) {
     case 'text': toast(`The QR reader shows: ${what.text}`); break;
     default: toast(what.description || JSON.stringify(what));
   }
+}
+
+function typed(text) {
+  // As in LINE: the text waits in the box with the cursor after it, ready for more
+  // (a cashier adds the amount after a scanned `/earn <token> `).
+  const box = $('text');
+  const menu = state.chat && state.chat.richMenu;
+  if (menu) { state.menuOpen[menu.richMenuId] = false; drawMenu(menu); }  // the keyboard is up
+  box.value = text;
+  box.focus();
+  box.setSelectionRange(text.length, text.length);
+  box.scrollLeft = box.scrollWidth;
+  toast('LINE typed this into the input box: press Send');
 }
 
 function pick(action) {
@@ -273,6 +282,7 @@ $('composer').onsubmit = (event) => {
   const text = $('text').value.trim();
   if (!text) return;
   $('text').value = '';
+  $('toast').hidden = true;  // its hint ("press Send") is done with
   hideQuickReplies();
   pending(text);
   call('say', { text });
