@@ -48,7 +48,7 @@ CODEC = CodecOptions(tz_aware=True)
 
 def purchase_token(purchase: dict) -> str:
     """A purchase as it is packed in its day's rollup (coupon codes and ids have no
-    colons or spaces: they are made by `bot.member_codes` and `uuid`)."""
+    colons or spaces: they are made by `bot.loyalty.member_codes` and `uuid`)."""
     return (
         f"{purchase['_id']}:{purchase['member_id']}:{purchase['amount']}:{purchase['local_hour']}"
         f":{epoch_millis(purchase['created_at'])}:{purchase.get('coupon') or ''}"
