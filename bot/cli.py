@@ -23,6 +23,9 @@ def init_db(backfill: bool):
     filled = store.backfill(force=backfill)
     if filled is not None:
         click.echo("lookups filled: " + ", ".join(f"{k} {v}" for k, v in filled.items()))
+    tz = current_app.extensions["samachik"].config.tz
+    if rollups.upgrade(store, tz):
+        click.echo(f"report rollups rebuilt in format {rollups.FORMAT}")
 
 
 @bp.cli.command("seed-demo")
@@ -48,8 +51,11 @@ def seed_demo(members: int, months: int, seed: int):
         owner=owner,
     )
     if summary.skipped:
+        if rollups.upgrade(store, services.config.tz):  # kept from an older version
+            click.echo(f"report rollups rebuilt in format {rollups.FORMAT}")
         click.echo("demo merchant ready (history kept from an earlier run)")
         return
+    store.put_setting("rollups_format", rollups.FORMAT)  # the generator wrote them so
     click.echo(
         f"demo merchant ready: {summary.members:,} members, {summary.purchases:,} purchases,"
         f" {summary.redemptions:,} redemptions in {time.monotonic() - started:.0f}s"

@@ -1,5 +1,7 @@
 """Operator commands: `flask --app bot init-db` and `seed-demo`."""
 
+from bot.analytics import rollups
+
 
 def test_init_db_creates_the_indexes(app, store):
     store.client.drop_database(store.db.name)
@@ -18,6 +20,25 @@ def test_init_db_is_safe_to_run_twice(app):
 
     assert runner.invoke(args=["init-db"]).exit_code == 0
     assert runner.invoke(args=["init-db"]).exit_code == 0
+
+
+def test_init_db_rebuilds_rollups_an_older_version_wrote_once(app, store, owner, member, services):
+    """Rollups from before the monthly points ones: /stats would show no points until rebuilt."""
+    code = store.member_by_line_id(member.id)["code"]
+    owner.says(f"/earn {code} 250")
+    months = store.points_months()
+    assert months  # kept at write time
+    store.db.rollup_points_months.delete_many({})
+    store.db.settings.delete_one({"_id": "rollups_format"})
+    runner = app.test_cli_runner()
+
+    upgraded = runner.invoke(args=["init-db"]).output
+    again = runner.invoke(args=["init-db"]).output
+
+    assert "report rollups rebuilt" in upgraded
+    assert "report rollups rebuilt" not in again
+    assert store.points_months() == months
+    assert rollups.rebuild(store, services.config.tz, fix=False) == []
 
 
 def test_seed_demo_loads_the_demo_merchant_once(app, store):

@@ -228,6 +228,20 @@ def member_snapshot(store: Store, tz: ZoneInfo) -> dict:
     return store.member_snapshot() or refresh_members(store, tz)
 
 
+# Bumped whenever what a rollup holds changes; `upgrade` rebuilds an older database once.
+# 2: purchase tokens carry their time and coupon; points are also kept per month.
+FORMAT = 2
+
+
+def upgrade(store: Store, tz: ZoneInfo) -> bool:
+    """Rebuild the rollups of a database written by an older format; True if it did."""
+    if store.get_setting("rollups_format") == FORMAT:
+        return False
+    rebuild(store, tz)
+    store.put_setting("rollups_format", FORMAT)
+    return True
+
+
 def rebuild(store: Store, tz: ZoneInfo, fix: bool = True) -> list[str]:
     """Recompute every rollup from purchases, ledger and members; returns what differed.
 
