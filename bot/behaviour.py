@@ -76,6 +76,9 @@ def after_visit(stats: dict | None, purchase: dict) -> dict:
     after["last_visit"] = max(after["last_visit"], at) if after.get("last_visit") else at
     dates = [*(after.get("visit_dates") or []), purchase["local_date"]]
     after["visit_dates"] = dates[-KEEP_VISIT_DATES:]
+    # Listed as `visit_update` lists it: a redelivered earn finds it counted already.
+    counted = [*(after.get("counted") or []), purchase["_id"]]
+    after["counted"] = counted[-KEEP_VISIT_DATES:]
     after.update(derive(after))
     return after
 
