@@ -72,8 +72,8 @@ i18n: venv
 audit: venv
 	$(PY) tools/audit_deps.py
 
-# Every benchmark at bounded sizes, each printing its target and ratio: 10–15 minutes
-# on a busy 2-core machine; bigger sizes by hand (docs/performance.md says how).
+# Every benchmark at bounded sizes, each printing its target and ratio: 19 minutes on
+# the busy 2-core development machine (load 8–21), less when quiet; bigger sizes by hand (docs/performance.md says how).
 bench: venv devdb
 	$(PY) bench/webhook_load.py
 	$(PY) bench/webhook_throughput.py
