@@ -6,7 +6,7 @@ looks them up): four round trips, plus taking and releasing the member's lock on
 FerretDB (see bot/store/base.py). That is the bound. The reports (bot/analytics)
 add two rollups each earn must also update (the day's purchases, the day's
 points), each under its lock on FerretDB: the bound with reports does those too.
-The full path is a read of the member and `bot.points.earn` with rules,
+The full path is a read of the member and `bot.loyalty.points.earn` with rules,
 idempotency, lots, stats, tiers and rollups. Round trips are counted by a
 pymongo command listener; target: full ≤ 2× the bound.
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pymongo import monitoring
 
 from bench._stack import stack
-from bot import points
+from bot.loyalty import points
 from bot.store.ledger import LedgerStore
 
 MEMBERS = 25  # earns spread over members, as at a real counter
@@ -143,7 +143,7 @@ def main() -> None:
     for name, label in (
         ("bound", "bound (member read, purchase, entry, member)"),
         ("reports", "bound with the two report rollups"),
-        ("full", "full: member read + bot.points.earn"),
+        ("full", "full: member read + bot.loyalty.points.earn"),
     ):
         print(
             f"  {label:<46} {n / times[name]:7.1f} earns/s, "

@@ -46,10 +46,10 @@ from bson import ObjectId
 
 from bench._remote_sim import RemoteSimulator
 from bench._stack import SECRET, SERVER, TOKEN, bench_app, database
-from bot import audience, campaign_message, sending
-from bot.campaign_message import PushBodies
 from bot.line_api import as_messages, retry_key_for
-from bot.sending import RateLimiter, Sender
+from bot.marketing import audience, campaign_message, sending
+from bot.marketing.campaign_message import PushBodies
+from bot.marketing.sending import RateLimiter, Sender
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import user_id_for

@@ -1,7 +1,7 @@
 """Growth: what one event and each batch job cost as the members grow, on the dev server.
 
 For each size (1,000, 5,000 and 20,000 members; `--big` adds 100,000) a fresh dev
-server gets the demo shop's history (`bot/demo_history.py`: four months, about ten
+server gets the demo shop's history (`bot/demo/demo_history.py`: four months, about ten
 purchases a member), and this measures:
 
 - per event, one at a time, p50 and p99 over `--events` each: a text command
@@ -40,8 +40,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stack import SECRET, SERVER, TOKEN, bench_app, database
-from bot import audience, demo_history
-from bot.segments import Clock, compile_filters
+from bot.demo import demo_history
+from bot.marketing import audience
+from bot.marketing.segments import Clock, compile_filters
 from bot.store import utcnow
 from jobs import campaign_jobs, segment_jobs, tasks
 from simulator import Simulator, user_id_for

@@ -1,6 +1,6 @@
 """Reports at scale: KPIs and campaign results from rollups, against plain indexed scans.
 
-Seeds the demo merchant's history at a given size (`bot/demo_history.py`; by default
+Seeds the demo merchant's history at a given size (`bot/demo/demo_history.py`; by default
 100,000 members over four months, about 1,000,000 purchases), then times:
 
 - building every rollup from the source collections (`rollups.rebuild`),
@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stack import stack
-from bot import demo_history
 from bot.analytics import kpis, rollups
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.stats import Sample, mean_interval
+from bot.demo import demo_history
 
 # A report reads rollups so that it costs less than any read of the raw purchases.
 TARGET = 1.0

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bson import ObjectId
 
 from bench._stack import SERVER, stack
-from bot.segments import Clock, compile_filters
+from bot.marketing.segments import Clock, compile_filters
 from jobs import segment_jobs
 
 BRANCHES = ("asoke", "ratchada", "siam", "ari")

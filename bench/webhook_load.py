@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._load import drive_elsewhere, summary
 from bench._remote_sim import RemoteSimulator
 from bench._stack import ROOT, SECRET, SERVER, TOKEN, _free_port, bench_app, database
-from bot import points, privacy
+from bot.loyalty import points
+from bot.members import privacy
 from simulator import events as ev
 from simulator import user_id_for
 

@@ -6,8 +6,8 @@ import logging
 
 from flask import Flask
 
+from bot.chat.context import Services
 from bot.config import Config, ConfigError, load_config
-from bot.context import Services
 from bot.line_api import LineApi
 from bot.store import Store, connect
 from bot.version import __version__
@@ -25,8 +25,10 @@ def create_app(config: dict | Config | None = None) -> Flask:
     configure_logging(settings.LOG_LEVEL)
 
     # Imported here so importing `bot` stays cheap and free of side effects.
-    from bot import cli, health, media, pages, web, webhook  # noqa: PLC0415
+    from bot import cli, web  # noqa: PLC0415
+    from bot.chat import webhook  # noqa: PLC0415
     from bot.merchants import web as merchant_web  # noqa: PLC0415
+    from bot.web import health, media, pages  # noqa: PLC0415
     from handlers import build_registry  # noqa: PLC0415
 
     app = Flask(__name__)

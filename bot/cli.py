@@ -5,8 +5,9 @@ import time
 import click
 from flask import Blueprint, current_app
 
-from bot import demo_history, demo_seed, points
 from bot.analytics import rollups
+from bot.demo import demo_history, demo_seed
+from bot.loyalty import points
 from bot.store import utcnow
 
 bp = Blueprint("cli", __name__, cli_group=None)

@@ -1,6 +1,6 @@
 """Event and command handlers, one module per area; `build_registry` wires them."""
 
-from bot.registry import Registry
+from bot.chat.registry import Registry
 from handlers import (
     campaigns,
     card,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import flex_templates
-from bot import campaign_message, campaign_text, campaigns
-from bot.campaigns import SpecError
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import tap, text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import tap, text
-from bot.registry import Registry, Role
-from bot.segments import Clock, compile_filters
+from bot.marketing import campaign_message, campaign_text, campaigns
+from bot.marketing.campaigns import SpecError
+from bot.marketing.segments import Clock, compile_filters
 from bot.store import utcnow
 from handlers import reports, wizard
 
@@ -293,7 +293,7 @@ def _list(ctx: Context) -> str:
 def _when(ctx: Context, campaign: dict) -> str:
     schedule = campaign["schedule"]
     if schedule["type"] == "weekly":
-        from bot.rules import describe_days  # noqa: PLC0415
+        from bot.loyalty.rules import describe_days  # noqa: PLC0415
 
         return ctx._(
             "weekly %(days)s at %(time)s",

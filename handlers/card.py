@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import flex_templates
-from bot import points, qr
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry
 from bot.i18n import N_
-from bot.messages import text
-from bot.registry import Registry
+from bot.loyalty import points, qr
 from bot.store import utcnow
 from handlers.common import keyword, merchant_name
 from handlers.labels import movement_label, tier_label

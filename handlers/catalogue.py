@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot import numbers, qr, rewards
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.member_codes import new_code
-from bot.messages import text
-from bot.registry import Registry, Role
+from bot.loyalty import qr, rewards
+from bot.loyalty.member_codes import new_code
 from bot.translate import translator_for
 from handlers import wizard
 from handlers.lookup import NotFound, resolve_member
@@ -35,7 +36,7 @@ LANG_PREFIX = {"en=": "en", "th=": "th", "zh=": "zh_Hant"}
 # The range of every number typed here (README, "Rewards and coupons").
 MAX_POINTS = 1_000_000
 MAX_STOCK = 1_000_000
-MAX_LIMIT = 100  # slots per member (bot/rewards.py); 0 = no limit
+MAX_LIMIT = 100  # slots per member (bot/loyalty/rewards.py); 0 = no limit
 MAX_DAYS = 365
 DEFAULT_COUPON_DAYS = 30
 COUPON_AMOUNT = (100, 10_000_000)  # ฿1–฿100,000 off

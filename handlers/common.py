@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.registry import Role, normalise
+from bot.chat.context import Context
+from bot.chat.registry import Role, normalise
 
 YES_WORDS = {"yes", "y", "ok", "agree", "i agree", "ใช่", "ตกลง", "ยอมรับ", "是", "好", "同意"}
 NO_WORDS = {"no", "n", "decline", "disagree", "ไม่", "ไม่ใช่", "ไม่ยอมรับ", "否", "不", "不同意"}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import text
-from bot.registry import Registry, Role
 from bot.web.auth import LINK_LIFETIME, issue_link
 
 

@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
-from bot import counter, numbers, points
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import MAX_QUICK_REPLIES, say, tap, text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_, Translator, translator
-from bot.messages import MAX_QUICK_REPLIES, say, tap, text
-from bot.registry import Registry, Role
+from bot.loyalty import counter, points
 from bot.translate import translator_for
 from handlers.labels import promotion_label, tier_label
 from handlers.lookup import NotFound, resolve_member

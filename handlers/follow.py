@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import flex_templates
-from bot.context import Context
-from bot.messages import text
-from bot.registry import Registry
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry
 from bot.richmenu import relink as relink_menu
 from handlers.common import keyword, merchant_name
 

@@ -2,10 +2,10 @@
 
 from linebot.v3.messaging import TextMessage
 
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import MAX_SENT_TEXT, text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import MAX_SENT_TEXT, text
-from bot.registry import Registry, Role
 from handlers import help_menu
 from handlers.common import keyword
 

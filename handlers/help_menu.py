@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import flex_templates
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.registry import Role
 from bot.i18n import N_
-from bot.registry import Role
 from handlers import wizard
 from handlers.common import keyword
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot import journeys
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import text
-from bot.registry import Registry, Role
+from bot.marketing import journeys
 
 USAGE = N_(
     "Usage: /journey list | on <name> | off <name> | set <name> <setting> <value>\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.i18n import N_, Translator
-from bot.rules import Promotion, Tier, describe_days
+from bot.loyalty.rules import Promotion, Tier, describe_days
 
 TIER_NAMES = {"member": N_("Member"), "silver": N_("Silver"), "gold": N_("Gold")}
 MOVEMENTS = {

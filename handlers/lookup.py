@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import qr
-from bot.context import Context
-from bot.member_codes import clean, looks_like_code
-from bot.profile_fields import InvalidAnswer, parse_phone
+from bot.chat.context import Context
+from bot.loyalty import qr
+from bot.loyalty.member_codes import clean, looks_like_code
+from bot.members.profile_fields import InvalidAnswer, parse_phone
 
 
 class NotFound(Exception):  # noqa: N818 - a lookup outcome, not a failure of ours

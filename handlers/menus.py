@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot import qr, richmenu
-from bot.context import Context
-from bot.dispatch import route_text
-from bot.messages import text
-from bot.registry import Command, Registry, Role
+from bot import richmenu
+from bot.chat.context import Context
+from bot.chat.dispatch import route_text
+from bot.chat.messages import text
+from bot.chat.registry import Command, Registry, Role
+from bot.loyalty import qr
 from bot.richmenu.layout import LAYOUT
 from handlers.common import keyword, merchant_name
 

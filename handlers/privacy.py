@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot import links, privacy
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import tap, text
+from bot.chat.registry import Registry
 from bot.i18n import N_
-from bot.messages import tap, text
-from bot.registry import Registry
+from bot.members import privacy
 from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
+from bot.web import links
 from handlers.common import is_cancel, keyword, yes_or_no
 from handlers.profile import not_member_yet
 

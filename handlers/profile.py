@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import say, tap, text
+from bot.chat.registry import Registry, normalise
 from bot.i18n import LOCALES, N_
-from bot.messages import say, tap, text
-from bot.profile_fields import (
+from bot.members.profile_fields import (
     FIELD_LABELS,
     FIELDS,
     GENDER_LABELS,
@@ -15,7 +16,6 @@ from bot.profile_fields import (
     display_phone,
     parse,
 )
-from bot.registry import Registry, normalise
 from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword

@@ -7,10 +7,10 @@ from bot.analytics import settings as report_settings
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.messages import results_message, stats_message
 from bot.charts.specs import chart_url, for_chat
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import text
-from bot.registry import Registry, Role
 from bot.store import utcnow
 from handlers.earn import parse_amount
 

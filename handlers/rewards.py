@@ -6,11 +6,12 @@ import secrets
 from datetime import UTC, datetime
 
 import flex_templates
-from bot import numbers, qr, rewards
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import tap, text
+from bot.chat.registry import Registry
 from bot.i18n import N_, Translator
-from bot.messages import tap, text
-from bot.registry import Registry
+from bot.loyalty import qr, rewards
 from handlers.common import keyword
 from handlers.profile import not_member_yet
 

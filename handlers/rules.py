@@ -6,13 +6,14 @@ import dataclasses
 import re
 from datetime import date
 
-from bot import numbers, points
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.member_codes import new_code
-from bot.messages import text
-from bot.registry import Registry, Role
-from bot.rules import (
+from bot.loyalty import points
+from bot.loyalty.member_codes import new_code
+from bot.loyalty.rules import (
     FLAG_FACTOR_RANGE,
     EarnRules,
     Promotion,

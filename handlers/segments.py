@@ -7,12 +7,12 @@ from datetime import datetime
 
 from babel.numbers import format_percent
 
-from bot import numbers
-from bot.context import Context
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.messages import text
-from bot.registry import Registry, Role
-from bot.segments import BASE, Clock, SegmentError, compile_filters, describe_keys
+from bot.marketing.segments import BASE, Clock, SegmentError, compile_filters, describe_keys
 from bot.store import utcnow
 from handlers.lookup import NotFound, resolve_member
 

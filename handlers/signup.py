@@ -11,12 +11,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import flex_templates
-from bot import audience, points, privacy
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import pick_date, say, tap, text
+from bot.chat.registry import Registry
 from bot.i18n import N_
-from bot.member_codes import new_code
-from bot.messages import pick_date, say, tap, text
-from bot.profile_fields import (
+from bot.loyalty import points
+from bot.loyalty.member_codes import new_code
+from bot.marketing import audience
+from bot.members import privacy
+from bot.members.profile_fields import (
     FIELD_LABELS,
     GENDER_LABELS,
     GENDERS,
@@ -24,7 +27,6 @@ from bot.profile_fields import (
     display_phone,
     parse,
 )
-from bot.registry import Registry
 from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers.common import is_cancel, keyword, merchant_name, yes_or_no

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import flex_templates
-from bot import points
-from bot.context import Context
+from bot.chat.context import Context
+from bot.chat.messages import text
+from bot.chat.registry import Registry, Role
 from bot.i18n import N_
-from bot.member_codes import INVITE_CODE_LENGTH, clean, new_code
-from bot.messages import text
-from bot.profile_fields import display_phone
-from bot.registry import Registry, Role
+from bot.loyalty import points
+from bot.loyalty.member_codes import INVITE_CODE_LENGTH, clean, new_code
+from bot.members.profile_fields import display_phone
 from bot.richmenu import relink as relink_menu
 from bot.store import utcnow
 from handlers import wizard

@@ -5,7 +5,7 @@ invite, an earn rule, a campaign) is a `Form`. Its steps check each answer with 
 same parsers as the one-line command, and its `finish` does what the command does,
 so both forms accept and refuse the same things. The conversation lives on the
 member document (`flow` = the form's name), like signup: it survives restarts and
-is dropped after a day (bot/conversation.py).
+is dropped after a day (bot/chat/conversation.py).
 
 Buttons are postbacks naming the form, the conversation and the step
 (`a=wz&f=reward&i=<id>&s=points&v=100`): a button left from an earlier question or
@@ -22,11 +22,12 @@ from urllib.parse import urlencode
 
 from linebot.v3.messaging import CameraAction, CameraRollAction, QuickReplyItem
 
-from bot import images, numbers
-from bot.context import Context
+from bot import images
+from bot.chat import numbers
+from bot.chat.context import Context
+from bot.chat.messages import MAX_LABEL, MAX_QUICK_REPLIES, tap, text
+from bot.chat.registry import Registry, Role, normalise
 from bot.i18n import N_
-from bot.messages import MAX_LABEL, MAX_QUICK_REPLIES, tap, text
-from bot.registry import Registry, Role, normalise
 from bot.store import utcnow
 from handlers.common import is_cancel, yes_or_no
 

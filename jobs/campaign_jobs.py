@@ -8,11 +8,11 @@ import time
 import uuid
 from datetime import timedelta
 
-from bot import audience, campaign_text, campaigns, sending
 from bot.analytics.messages import report_button
+from bot.chat.messages import text
 from bot.line_api import LineApiError, retry_key_for
-from bot.messages import text
-from bot.sending import Sender
+from bot.marketing import audience, campaign_text, campaigns, sending
+from bot.marketing.sending import Sender
 from bot.store import utcnow
 from bot.translate import translator_for
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, time, timedelta
 
-from bot import audience, campaigns, points, sending
-from bot.journeys import DEFAULTS, settings
-from bot.sending import Sender
+from bot.loyalty import points
+from bot.marketing import audience, campaigns, sending
+from bot.marketing.journeys import DEFAULTS, settings
+from bot.marketing.sending import Sender
 from bot.store import utcnow
 
 log = logging.getLogger(__name__)

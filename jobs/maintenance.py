@@ -2,7 +2,7 @@
 
 import logging
 
-from bot.conversation import CONVERSATION_TTL
+from bot.chat.conversation import CONVERSATION_TTL
 from bot.store import Store, utcnow
 from bot.store.events import RETENTION
 

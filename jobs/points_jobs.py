@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from bot import points, rewards
+from bot.chat.messages import text
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, retry_key_for
-from bot.messages import text
+from bot.loyalty import points, rewards
 from bot.store import Store, utcnow
 from bot.translate import translator_for
 

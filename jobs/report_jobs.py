@@ -8,8 +8,8 @@ from datetime import timedelta
 from bot.analytics import rollups
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.messages import headline, report_button
+from bot.chat.messages import text
 from bot.line_api import LineApiError, retry_key_for
-from bot.messages import text
 from bot.store import utcnow
 from bot.translate import translator_for
 

@@ -7,8 +7,8 @@ from array import array
 from collections import Counter
 from zoneinfo import ZoneInfo
 
-from bot import rfm
-from bot.behaviour import comparable, stats_from_purchases
+from bot.marketing import rfm
+from bot.members.behaviour import comparable, stats_from_purchases
 from bot.store import Store, utcnow
 
 log = logging.getLogger(__name__)

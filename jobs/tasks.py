@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.context import Services
-from bot.sending import Sender
+from bot.chat.context import Services
+from bot.marketing.sending import Sender
 from jobs import (
     campaign_jobs,
     journey_jobs,

@@ -19,7 +19,8 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from bot import create_app, points
+from bot import create_app
+from bot.loyalty import points
 from simulator import Simulator, user_id_for
 
 ROOT = Path(__file__).resolve().parent.parent

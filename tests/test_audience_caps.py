@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import time_machine
 
-from bot.sending import Sender
+from bot.marketing.sending import Sender
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import user_id_for

@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot import audience, points, privacy, rewards
 from bot.analytics.campaign_report import campaign_report
+from bot.loyalty import points, rewards
+from bot.marketing import audience
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import report_jobs
 from simulator import user_id_for

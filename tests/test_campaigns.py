@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import audience, campaign_message, campaigns, points, privacy, sending
-from bot.sending import Sender
+from bot.loyalty import points
+from bot.marketing import audience, campaign_message, campaigns, sending
+from bot.marketing.sending import Sender
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import campaign_jobs, journey_jobs
 from simulator import texts, user_id_for
@@ -339,7 +341,7 @@ def test_a_worker_killed_mid_run_and_restarted_delivers_exactly_once(
         [
             sys.executable,
             "-c",
-            "from bot import create_app; from bot.sending import Sender; "
+            "from bot import create_app; from bot.marketing.sending import Sender; "
             "from jobs import campaign_jobs; s = create_app().extensions['samachik']; "
             "campaign_jobs.run_due(Sender(s.store, s.line, s.config, threads=1))",
         ],

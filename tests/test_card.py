@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import time_machine
 
-from bot import qr
+from bot.loyalty import qr
 from bot.store import utcnow
 from simulator import texts
 

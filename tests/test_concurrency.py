@@ -5,7 +5,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from bot import points
+from bot.loyalty import points
 from simulator import texts
 
 pytestmark = pytest.mark.devdb_only(reason="several bot processes share one database")

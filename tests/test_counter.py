@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 import time_machine
 
-from bot import points, rewards
+from bot.loyalty import points, rewards
 from bot.store import utcnow
 from simulator import events, texts
 from tests.conftest import sign_up

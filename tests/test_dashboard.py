@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from bot import create_app, demo_history
+from bot import create_app
 from bot.analytics.campaign_report import campaign_report
+from bot.demo import demo_history
 from bot.store import utcnow
 from bot.web.auth import issue_link
 from simulator import texts

@@ -17,10 +17,11 @@ import pytest
 import time_machine
 from werkzeug.serving import make_server
 
-from bot import create_app, demo_history
+from bot import create_app
 from bot.analytics.campaign_report import campaign_report
 from bot.analytics.kpis import merchant_kpis
 from bot.charts import labels
+from bot.demo import demo_history
 from bot.i18n import translator
 from simulator import texts
 from tests.conftest import OWNER, app_settings, free_port
@@ -50,7 +51,7 @@ def clock():
 @pytest.fixture(scope="module")
 def shop(clock, mongo_uri, sim):
     """The demo tea shop with its history, served on a local port as in production."""
-    from bot import demo_history
+    from bot.demo import demo_history
 
     port = free_port()
     settings = {**app_settings(mongo_uri, sim), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}

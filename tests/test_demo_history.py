@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from bot import demo_history
 from bot.analytics import rollups
 from bot.analytics.campaign_report import campaign_report
-from bot.segments import Clock, compile_filters
+from bot.demo import demo_history
+from bot.marketing.segments import Clock, compile_filters
 from bot.store import Store
 from jobs import segment_jobs
 

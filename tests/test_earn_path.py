@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from pymongo import monitoring
 
-from bot import counter, points
-from bot.behaviour import stats_from_purchases
+from bot.loyalty import counter, points
+from bot.members.behaviour import stats_from_purchases
 from bot.store import Store
 from bot.store.purchases import spend_since
 from simulator import user_id_for

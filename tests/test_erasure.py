@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from bot import audience, privacy
+from bot.marketing import audience
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import texts

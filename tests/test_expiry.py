@@ -4,8 +4,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import time_machine
 
-from bot import privacy
-from bot.sending import Sender
+from bot.marketing.sending import Sender
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import journey_jobs, points_jobs
 from simulator import texts

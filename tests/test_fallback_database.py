@@ -6,7 +6,8 @@ lock documents), so the suite also runs on it (`make test`, second run).
 
 import pytest
 
-from bot import create_app, points
+from bot import create_app
+from bot.loyalty import points
 from simulator import texts
 from tests.conftest import OWNER, app_settings, sign_up
 

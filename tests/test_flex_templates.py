@@ -7,10 +7,10 @@ import pytest
 from linebot.v3.messaging import FlexMessage
 
 import flex_templates
-from bot import campaigns
 from bot.analytics.kpis import BranchRow, Kpis, Metric, RewardCount
 from bot.analytics.messages import stats_message
 from bot.i18n import translator
+from bot.marketing import campaigns
 from flex_templates import TemplateError
 
 CAMPAIGN_SAMPLE = {

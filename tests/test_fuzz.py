@@ -17,7 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import campaigns, numbers, profile_fields, rules, segments
+from bot.chat import numbers
+from bot.loyalty import rules
+from bot.marketing import campaigns, segments
+from bot.members import profile_fields
 from simulator import events as ev
 from tests.hypothesis_budget import budget
 

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from PIL import Image
 
-from bot import points
+from bot.loyalty import points
 from bot.store import utcnow
 from simulator import events as ev
 from simulator import texts

@@ -4,9 +4,9 @@ Every button is tapped as LINE would and must be understood: no "didn't understa
 no "not allowed", no silence.
 """
 
+from bot.chat.messages import text
+from bot.chat.registry import Role
 from bot.i18n import LOCALES
-from bot.messages import text
-from bot.registry import Role
 from simulator import texts
 from tests.conftest import sign_up
 

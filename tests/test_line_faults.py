@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import privacy
 from bot.line_api import LineApi
-from bot.sending import Sender
+from bot.marketing.sending import Sender
+from bot.members import privacy
 from jobs import campaign_jobs
 from simulator import events as ev
 from simulator import texts, user_id_for

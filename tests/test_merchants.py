@@ -15,7 +15,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bot import create_app, points, privacy
+from bot import create_app
+from bot.loyalty import points
+from bot.members import privacy
 from bot.store import utcnow
 from jobs.fleet import FleetWorker
 from simulator import texts, user_id_for

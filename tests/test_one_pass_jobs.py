@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from bot import demo_history, points
+from bot.demo import demo_history
+from bot.loyalty import points
 from bot.store import Store, utcnow
 from jobs import maintenance, points_jobs, segment_jobs, tasks
 from jobs.scheduler import SCHEDULE

@@ -20,7 +20,7 @@ from bson import ObjectId
 from PIL import Image
 from pymongo import monitoring
 
-from bot.conversation import CONVERSATION_TTL
+from bot.chat.conversation import CONVERSATION_TTL
 from bot.store import Store, utcnow
 from simulator import events as ev
 from simulator import texts

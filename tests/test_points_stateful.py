@@ -27,8 +27,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot import counter, points, privacy, rewards
-from bot.lots import replay
+from bot.loyalty import counter, points, rewards
+from bot.loyalty.lots import replay
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import segment_jobs
 from tests.hypothesis_budget import budget

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import campaign_message, privacy
-from bot.campaign_message import PushBodies
-from bot.journeys import DEFAULTS
-from bot.sending import Sender
+from bot.marketing import campaign_message
+from bot.marketing.campaign_message import PushBodies
+from bot.marketing.journeys import DEFAULTS
+from bot.marketing.sending import Sender
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import campaign_jobs
 from simulator import user_id_for

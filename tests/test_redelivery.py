@@ -1,6 +1,6 @@
 """Bugs the reliability tests found, each pinned down by the story that shows it."""
 
-from bot import counter
+from bot.loyalty import counter
 from jobs import segment_jobs
 from simulator import texts
 

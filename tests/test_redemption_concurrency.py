@@ -5,7 +5,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from bot import points, privacy
+from bot.loyalty import points
+from bot.members import privacy
 from simulator import texts, user_id_for
 
 PROCESSES = 5

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.registry import Registry, Role
+from bot.chat.registry import Registry, Role
 
 
 def noop(ctx):

@@ -23,9 +23,11 @@ import pytest
 import requests
 import time_machine
 
-from bot import create_app, points, privacy, rewards
+from bot import create_app
 from bot.faultpoints import ENV as FAULTPOINT
-from bot.sending import Sender
+from bot.loyalty import points, rewards
+from bot.marketing.sending import Sender
+from bot.members import privacy
 from bot.store import utcnow
 from jobs import campaign_jobs, segment_jobs
 from simulator import events as ev

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from bot import points
+from bot.loyalty import points
 from bot.store import utcnow
 from jobs import points_jobs
 from simulator import texts

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.lots import replay
-from bot.rules import (
+from bot.loyalty.lots import replay
+from bot.loyalty.rules import (
     DEFAULT_TIERS,
     EarnRules,
     Promotion,

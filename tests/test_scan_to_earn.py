@@ -13,7 +13,9 @@ from urllib.parse import quote, urlsplit
 
 import time_machine
 
-from bot import campaign_message, create_app, qr
+from bot import create_app
+from bot.loyalty import qr
+from bot.marketing import campaign_message
 from bot.store import utcnow
 from simulator import texts
 from simulator.app import read_qr

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot import behaviour, create_app, points, privacy
-from bot.segments import Clock, SegmentError, compile_filters
+from bot import create_app
+from bot.loyalty import points
+from bot.marketing.segments import Clock, SegmentError, compile_filters
+from bot.members import behaviour, privacy
 from jobs import segment_jobs
 from simulator import texts, user_id_for
 from tests.conftest import app_settings

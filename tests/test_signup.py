@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from bot import create_app
-from bot.member_codes import ALPHABET
+from bot.loyalty.member_codes import ALPHABET
 from bot.store import utcnow
 from simulator import texts
 from tests.conftest import sign_up

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from bot import points, rewards
 from bot.analytics import kpis
+from bot.loyalty import points, rewards
 from bot.store import utcnow
 from simulator import user_id_for
 

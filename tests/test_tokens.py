@@ -9,7 +9,8 @@ import json
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from bot import links, qr
+from bot.loyalty import qr
+from bot.web import links
 from simulator import texts
 
 SIG = "A" * qr.SIGNATURE_LENGTH

@@ -250,7 +250,7 @@ def test_a_captured_earn_replayed_after_its_id_was_pruned_earns_nothing(
     with time_machine.travel(utcnow() + timedelta(days=8)):
         assert maintenance.prune_webhook_events(store) >= 1
         assert store.event_status(event["webhookEventId"]) is None  # forgotten
-        with caplog.at_level(logging.INFO, logger="bot.dispatch"):
+        with caplog.at_level(logging.INFO, logger="bot.chat.dispatch"):
             assert sim.post_raw(body, signature) == 200
 
     assert store.member_by_line_id(member.id)["points"] == 70

@@ -61,7 +61,7 @@ class GroupValue:
 @dataclass(frozen=True)
 class RewardCount:
     reward_id: str
-    names: dict  # locale or "default" → name (bot.rewards.reward_name picks one)
+    names: dict  # locale or "default" → name (bot.loyalty.rewards.reward_name picks one)
     count: int  # redemptions in the period, less those refunded
     previous: int
 

@@ -7,9 +7,9 @@ from babel import dates, numbers
 import flex_templates
 from bot.analytics.campaign_report import CampaignReport, Results, RunReport, significant
 from bot.analytics.kpis import Kpis, Metric
+from bot.chat.messages import say, text
 from bot.i18n import N_, Translator
-from bot.messages import say, text
-from bot.rewards import reward_name
+from bot.loyalty.rewards import reward_name
 
 VERDICTS = {
     "positive": N_("It worked: members who got it bought more than the holdout."),

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.points import load_rules
+from bot.loyalty.points import load_rules
 from bot.store import Store, utcnow
 from bot.store.reports import ledger_bucket, purchase_token
 
@@ -124,7 +124,7 @@ def member_snapshot_from(members: Iterable[dict], top_tier: str, tz: ZoneInfo, n
         if visits >= 1 and scores.get("group"):
             groups[scores["group"]][0] += 1
             groups[scores["group"]][1] += spend
-            fm = math.floor((scores["f"] + scores["m"]) / 2 + 0.5)  # as bot/rfm.py
+            fm = math.floor((scores["f"] + scores["m"]) / 2 + 0.5)  # as bot/marketing/rfm.py
             grid[f"{scores['r']}-{fm}"] += 1
         if stats.get("first_visit") and (first_visit is None or stats["first_visit"] < first_visit):
             first_visit = stats["first_visit"]

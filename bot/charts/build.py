@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
-from bot import rfm
 from bot.analytics import kpis as kpi_module
 from bot.analytics.campaign_report import campaign_report
 from bot.charts import labels, render
 from bot.charts.specs import ChartSpec
 from bot.i18n import N_, Translator, translator
+from bot.marketing import rfm
 
 NO_DATA = N_("No data yet")
 CACHE_SIZE = 128

@@ -18,12 +18,12 @@ import time
 
 import pymongo
 
+from bot.chat.context import Services
+from bot.chat.registry import Registry
 from bot.config import Config
-from bot.context import Services
 from bot.line_api import LineApi
 from bot.merchants.crypto import Keyring
 from bot.merchants.records import OperatorStore
-from bot.registry import Registry
 from bot.store import Store, connect
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, abort, current_app, g
 
-from bot.context import Services
+from bot.chat.context import Services
 from bot.merchants import cli
 from bot.merchants.registry import Merchants
 
@@ -16,7 +16,7 @@ def install(app: Flask, services: Services) -> None:
     app.register_blueprint(cli.bp)
     if not services.config.multi_merchant:
         return
-    from bot import pages  # noqa: PLC0415 - pages import the app's modules
+    from bot.web import pages  # noqa: PLC0415 - pages import the app's modules
 
     app.extensions["samachik.merchants"] = Merchants(
         services.config, services.registry, services.store.client

@@ -2,7 +2,7 @@
 
 Staff and owners leave their LINE id in rows about other people (the purchase they
 rang up, the coupon they accepted, the invite they used). Those rows must stay for
-the shop's accounts, so erasure swaps the id for a pseudonym (bot/privacy.py): the
+the shop's accounts, so erasure swaps the id for a pseudonym (bot/members/privacy.py): the
 same person gets the same pseudonym in every row, and it leads back to nobody.
 
 A new field that stores a LINE id belongs in ACTOR_FIELDS. tests/test_erasure.py

@@ -134,7 +134,7 @@ class LedgerStore(StoreBase):
             "created_at": utcnow(),
         }
         if amount > 0:
-            entry["remaining"] = int(amount)  # a lot; see bot/lots.py
+            entry["remaining"] = int(amount)  # a lot; see bot/loyalty/lots.py
         return entry
 
     def _entry_for_key(self, key: str) -> dict | None:
@@ -198,7 +198,7 @@ class LedgerStore(StoreBase):
         )
         return rows[0]["total"] if rows else 0
 
-    # -- lots (cache of bot.lots.replay, for finding due lots) --------------------
+    # -- lots (cache of bot.loyalty.lots.replay, for finding due lots) --------------------
 
     def set_lot_remaining(self, member_id: str, entry_id: str, remaining: int) -> None:
         with self.locked(f"lots:{member_id}"):

@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from bot.behaviour import derive, recent, visit_update
+from bot.members.behaviour import derive, recent, visit_update
 from bot.store.base import StoreBase, utcnow
 from bot.store.passes import member_groups
 
@@ -211,7 +211,7 @@ class PurchaseStore(StoreBase):
 #
 # `tier_spend` packs the member's active purchases of the tier window as
 # "<epoch seconds>:<amount>" tokens, so an earn knows the rolling spend without
-# reading purchases. Earns keep it (bot/points.py); anything else that changes the
+# reading purchases. Earns keep it (bot/loyalty/points.py); anything else that changes the
 # member's purchases (a void, a rebuild, an earn the long way) unsets it, and the
 # next earn reads it from the purchases again.
 

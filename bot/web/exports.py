@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, current_app, g, request, stream_wi
 
 from bot.analytics import kpis as kpi_module
 from bot.analytics.campaign_report import campaign_report
-from bot.profile_fields import FIELDS as PERSONAL_FIELDS
+from bot.members.profile_fields import FIELDS as PERSONAL_FIELDS
 from bot.web.auth import owner_required, private
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/export")

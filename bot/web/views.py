@@ -16,9 +16,9 @@ from bot.analytics.messages import PERIOD_LABELS, VERDICTS
 from bot.charts import build, labels
 from bot.charts.specs import ChartSpec, make_token
 from bot.i18n import N_
-from bot.member_codes import clean, looks_like_code
-from bot.profile_fields import InvalidAnswer, parse_phone
-from bot.rewards import reward_name
+from bot.loyalty.member_codes import clean, looks_like_code
+from bot.loyalty.rewards import reward_name
+from bot.members.profile_fields import InvalidAnswer, parse_phone
 from bot.web.auth import SESSION_LIFETIME, owner_required, private
 
 bp = Blueprint(

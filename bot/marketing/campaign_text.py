@@ -7,8 +7,8 @@ from datetime import datetime
 
 from babel import dates
 
-from bot.campaigns import starts_at
 from bot.i18n import N_, Translator
+from bot.marketing.campaigns import starts_at
 
 STATUSES = {
     "draft": N_("draft, waiting for Confirm"),

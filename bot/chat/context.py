@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import parse_qsl
 
+from bot.chat.registry import Registry, Role
 from bot.config import Config
 from bot.i18n import Translator, normalise_locale, translator
 from bot.line_api import LineApi, LineApiError
-from bot.registry import Registry, Role
 from bot.store import Store
 
 log = logging.getLogger(__name__)

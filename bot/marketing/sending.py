@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 from linebot.v3.messaging import Message
 
-from bot import campaign_message, rewards
-from bot.campaigns import personalised
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, as_messages, retry_key_for
+from bot.loyalty import rewards
+from bot.marketing import campaign_message
+from bot.marketing.campaigns import personalised
 from bot.store import Store
 from bot.store.campaigns import ERASED
 

@@ -1,8 +1,8 @@
 """Where points are computed and moved: earn, void, adjust, expire, tiers, checks.
 
 Every movement is a ledger entry (bot/store/ledger.py) with an idempotency
-key; the rules are pure (bot/rules.py) and so is the replay of lots
-(bot/lots.py). This module joins them with the store.
+key; the rules are pure (bot/loyalty/rules.py) and so is the replay of lots
+(bot/loyalty/lots.py). This module joins them with the store.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import faultpoints
-from bot.behaviour import after_visit, stats_from_purchases
-from bot.lots import Holdings, replay
-from bot.member_codes import new_code
-from bot.rules import Earning, EarnRules, Tier, expiry_date, points_for
+from bot.loyalty.lots import Holdings, replay
+from bot.loyalty.member_codes import new_code
+from bot.loyalty.rules import Earning, EarnRules, Tier, expiry_date, points_for
+from bot.members.behaviour import after_visit, stats_from_purchases
 from bot.store import Store, utcnow
 from bot.store.purchases import spend_since, spend_with
 

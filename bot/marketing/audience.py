@@ -16,8 +16,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.campaigns import DEFAULT_CAP, in_holdout, personalised
-from bot.segments import Clock, compile_filters
+from bot.marketing.campaigns import DEFAULT_CAP, in_holdout, personalised
+from bot.marketing.segments import Clock, compile_filters
 from bot.store import Store, utcnow
 
 BATCH_SIZE = 500  # LINE's multicast limit

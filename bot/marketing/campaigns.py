@@ -1,7 +1,7 @@
 """Campaigns: the one-line spec, schedules, holdout, personalisation and quiet hours.
 
-A run is worked by `jobs/campaign_jobs.py`: `bot/audience.py` writes down who gets
-the message, `bot/sending.py` sends it, `bot/campaign_message.py` renders it.
+A run is worked by `jobs/campaign_jobs.py`: `bot/marketing/audience.py` writes down who gets
+the message, `bot/marketing/sending.py` sends it, `bot/marketing/campaign_message.py` renders it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_
-from bot.member_codes import new_code
-from bot.rules import parse_days
-from bot.segments import Clock, compile_filters
+from bot.loyalty.member_codes import new_code
+from bot.loyalty.rules import parse_days
+from bot.marketing.segments import Clock, compile_filters
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from datetime import date
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from bot.chat.registry import normalise
 from bot.i18n import N_
-from bot.registry import normalise
 
 FIELDS = ("first_name", "last_name", "gender", "birthday", "phone", "email")
 GENDERS = ("female", "male", "other", "unspecified")

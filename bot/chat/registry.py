@@ -4,7 +4,7 @@ Handlers register here (see `handlers/__init__.py`) and are looked up in one
 place. A command's role is a flag on its registration, checked once by
 `Registry.find_command`, never inside the command. So is `private`: a private
 command (the default) is answered only in a 1:1 chat, never in a group or room
-where everyone reads the reply (checked once in `bot.dispatch`).
+where everyone reads the reply (checked once in `bot.chat.dispatch`).
 """
 
 from __future__ import annotations

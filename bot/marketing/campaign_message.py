@@ -8,11 +8,11 @@ import secrets
 from datetime import datetime, timedelta
 
 import flex_templates
-from bot import qr
-from bot.campaign_text import moment
-from bot.campaigns import JOURNEY_PLACEHOLDERS, PLACEHOLDERS, fill
 from bot.config import Config
 from bot.i18n import Translator
+from bot.loyalty import qr
+from bot.marketing.campaign_text import moment
+from bot.marketing.campaigns import JOURNEY_PLACEHOLDERS, PLACEHOLDERS, fill
 from bot.store import utcnow
 from bot.translate import translator_for
 

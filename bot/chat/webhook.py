@@ -10,7 +10,7 @@ from linebot.v3.models import UnknownEvent
 from linebot.v3.webhook import SignatureValidator
 from linebot.v3.webhooks import Event
 
-from bot import dispatch, event_shape
+from bot.chat import dispatch, event_shape
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)

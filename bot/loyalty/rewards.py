@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import faultpoints, points
-from bot.member_codes import new_code
+from bot import faultpoints
+from bot.loyalty import points
+from bot.loyalty.member_codes import new_code
 from bot.store import InsufficientPointsError, Store, utcnow
 
 REDEMPTION_MINUTES_DEFAULT = 15

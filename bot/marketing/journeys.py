@@ -10,7 +10,7 @@ from bot.i18n import N_
 
 def n_(singular: str, plural: str) -> tuple[str, str]:
     """Mark a wording with a plural form for extraction; `count` names the number that
-    picks the form when it is sent (`bot/campaign_message.py`)."""
+    picks the form when it is sent (`bot/marketing/campaign_message.py`)."""
     return singular, plural
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import flex_templates
-from bot.context import Context
-from bot.messages import text
+from bot.chat.context import Context
+from bot.chat.messages import text
 
 # LINE's URL scheme that opens the 1:1 chat with an account, with text typed in the box.
 OA_MESSAGE_URL = "https://line.me/R/oaMessage/{account}/"

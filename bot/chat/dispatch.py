@@ -8,11 +8,11 @@ import traceback
 
 from pymongo.errors import PyMongoError
 
-from bot import private_chat, ratelimit
-from bot.context import Context, Services
-from bot.conversation import is_expired
+from bot.chat import private_chat, ratelimit
+from bot.chat.context import Context, Services
+from bot.chat.conversation import is_expired
+from bot.chat.messages import text as text_message
 from bot.line_api import LineApiError, retry_key_for
-from bot.messages import text as text_message
 from bot.store import utcnow
 from bot.store.events import MAX_EVENT_AGE
 

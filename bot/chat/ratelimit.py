@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import Context
-from bot.messages import text
+from bot.chat.context import Context
+from bot.chat.messages import text
 from bot.store import utcnow
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,13 @@ from flask import (
     url_for,
 )
 
-from bot import export, links, privacy, private_chat, qr
-from bot.context import current_services
+from bot.chat import private_chat
+from bot.chat.context import current_services
 from bot.i18n import LOCALES, normalise_locale, translator
-from bot.profile_fields import FIELD_LABELS
+from bot.loyalty import qr
+from bot.members import export, privacy
+from bot.members.profile_fields import FIELD_LABELS
+from bot.web import links
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 

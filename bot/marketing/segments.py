@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.numbers import NumberError, parse_int, parse_money
-from bot.rfm import GROUPS
-from bot.rules import parse_days
+from bot.chat.numbers import NumberError, parse_int, parse_money
+from bot.loyalty.rules import parse_days
+from bot.marketing.rfm import GROUPS
 
 BASE = {"status": "member", "reachable": True}
 GENDERS = {

@@ -1,7 +1,7 @@
 """The member's copy of their data (right of access and portability).
 
 One readable structure, in the member's language, served as a page and as a JSON
-download (bot/pages.py, bot/templates/my_data.html). It names nobody else: who
+download (bot/web/pages.py, bot/web/templates/pages/my_data.html). It names nobody else: who
 rang up a purchase or accepted a coupon is a label ("staff at Asoke", "owner"),
 never that person's LINE id, and internal bookkeeping (ledger keys, sequence
 numbers, lots, locks) stays out.
@@ -13,10 +13,10 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot import rewards
 from bot.config import Config
 from bot.i18n import N_, Translator, translator
-from bot.profile_fields import FIELDS, GENDER_LABELS, display_phone
+from bot.loyalty import rewards
+from bot.members.profile_fields import FIELDS, GENDER_LABELS, display_phone
 from bot.store import Store, utcnow
 from handlers.labels import TIER_NAMES, movement_label
 from handlers.rewards import describe_coupon

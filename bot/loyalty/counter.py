@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot import points, rewards
+from bot.loyalty import points, rewards
 from bot.store import Store, utcnow
 
 

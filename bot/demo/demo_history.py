@@ -6,7 +6,7 @@ earns through the per-event paths would take many minutes on the dev server. Wha
 writes must stay consistent with that code, and the tests check it: every balance is
 its ledger's sum with lots replayed (`check-ledger`), stats equal a rebuild from
 purchases (`rebuild-stats --check`), rollups equal a rebuild, and deliveries, batches
-and outcomes have the shapes `bot/audience.py` and the sender give them.
+and outcomes have the shapes `bot/marketing/audience.py` and the sender give them.
 
 Deterministic: the same seed, size and `now` give the same documents (each member's
 past comes from their own random stream). Idempotent: a finished history is marked
@@ -33,18 +33,20 @@ from zoneinfo import ZoneInfo
 
 from pymongo.errors import BulkWriteError
 
-from bot import campaigns, lots, privacy, rfm
 from bot.analytics import rollups
-from bot.behaviour import stats_from_purchases
-from bot.member_codes import ALPHABET
-from bot.points import lot_expiry, save_rules
-from bot.rules import EarnRules, Promotion, points_for
+from bot.loyalty import lots
+from bot.loyalty.member_codes import ALPHABET
+from bot.loyalty.points import lot_expiry, save_rules
+from bot.loyalty.rules import EarnRules, Promotion, points_for
+from bot.marketing import campaigns, rfm
+from bot.members import privacy
+from bot.members.behaviour import stats_from_purchases
 from bot.store import Store
 
 MARKER = "demo_history"
 CHUNK = 500  # members built and inserted at a time
 INSERT_CHUNK = 2000
-BATCH_SIZE = 500  # as bot/audience.py
+BATCH_SIZE = 500  # as bot/marketing/audience.py
 MAX_BATCH_MEMBERS = 2000
 
 BRANCHES = ("asoke", "siam", "ratchada", "ari")
@@ -244,7 +246,7 @@ class History:
 
     @staticmethod
     def _status(spec: dict, person: Person) -> str:
-        """As bot/audience.py decides it."""
+        """As bot/marketing/audience.py decides it."""
         if not person.reachable:
             return "skipped_blocked"
         if not person.opt_in:

@@ -1,0 +1,1 @@
+"""From a LINE webhook to a reply: signature, event shape, dispatch, handler registry."""

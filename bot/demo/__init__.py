@@ -1,0 +1,1 @@
+"""The demo merchant and its generated history."""

@@ -1,0 +1,1 @@
+"""Where points are computed and moved: earn rules, the ledger's lots, rewards, codes."""

@@ -1,0 +1,1 @@
+"""Segments, campaigns and journeys: who gets what, when, exactly once."""

@@ -1,0 +1,1 @@
+"""Membership and privacy: profile fields, consent, erasure, the member's export."""
