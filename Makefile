@@ -72,14 +72,17 @@ i18n: venv
 audit: venv
 	$(PY) tools/audit_deps.py
 
-# A few minutes in all; bigger sizes by hand (docs/performance.md says how).
+# Every benchmark at bounded sizes, each printing its target and ratio: 19 minutes on
+# the busy 2-core development machine (load 8–21), less when quiet; bigger sizes by hand (docs/performance.md says how).
 bench: venv devdb
 	$(PY) bench/webhook_load.py
 	$(PY) bench/webhook_throughput.py
 	$(PY) bench/earn_throughput.py
 	$(PY) bench/fanout.py
 	$(PY) bench/segments.py --members 2000 --purchases 20000
-	$(PY) bench/reports.py
+	$(PY) bench/reports.py --members 500 --months 2
+	$(PY) bench/merchants.py 100 100
+	$(PY) bench/growth.py --sizes 250,1000 --events 40
 
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .ruff_cache

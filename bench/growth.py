@@ -304,7 +304,8 @@ def measure(size: int, events: int, through_gunicorn: bool) -> dict:
 
 def kind_of(name: str) -> str:
     """What a figure is held to: per-event or batch work (CPU), or nothing (wall, info)."""
-    if name.startswith("load") or not name.endswith(("CPU ms", "CPU s")):
+    # "… CPU in process ms", "… CPU gunicorn ms" (per event), "… CPU s" (batch).
+    if name.startswith("load") or " CPU" not in name:
         return "info"
     return "event" if name.endswith(" ms") else "batch"
 

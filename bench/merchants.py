@@ -28,6 +28,9 @@ from jobs.fleet import FleetWorker
 from simulator import Simulator
 from simulator import events as ev
 
+# Resolving the merchant per request (a registry lookup, cached clients) costs little.
+TARGET = 0.8
+
 
 def deployment(uri: str, sim: Simulator, count: int):
     """An app with `count` registered merchants, each with its own simulator channel."""
@@ -90,7 +93,9 @@ def measure(uri: str, merchants: int, events: int) -> dict:
     sim = Simulator("unused-secret", "unused-token").start()
     try:
         app, channels = deployment(uri, sim, merchants)
-        webhook_rate(channels, min(30, events))  # warm-up: clients, caches
+        # Warm-up: every merchant once (its clients and caches), so both sides measure
+        # a running deployment, not 100 first requests against 1.
+        webhook_rate(channels, max(30, len(channels)))
         rate = webhook_rate(channels, events)
         latencies = job_latencies(app, merchants)
         client = app.extensions["samachik.merchants"].operator.client
@@ -118,8 +123,11 @@ def main() -> None:
             f"  {label:<14} webhooks {result['rate']:7.1f}/s   job latency median "
             f"{result['median']:.2f}s worst {result['worst']:.2f}s"
         )
+    ratio = lots["rate"] / one["rate"]
+    verdict = "met" if ratio >= TARGET else "MISSED"
     print(
-        f"  webhook throughput ratio {many}/1: {lots['rate'] / one['rate']:.2f}  (1.00 = no cost)"
+        f"  webhook throughput ratio {many}/1: {ratio:.2f}  (1.00 = no cost;"
+        f" target >= {TARGET:g}): {verdict}"
     )
 
 

@@ -25,6 +25,10 @@ from simulator.openapi import default_validator
 from simulator.platform import Platform, UserState
 
 SERVER_THREADS = 64  # calls answered at once (a campaign sends on up to 32 threads)
+# Connections kept open at once. LINE sets no such limit; waitress's default (100) let
+# a web process of 100 merchants, each client keeping its own pool alive, lock itself
+# out: new connections waited until a reply timed out (bench/merchants.py: 0.7 events/s).
+CONNECTION_LIMIT = 2000
 # waitress warns whenever a call waits for a thread: injected latency makes that normal.
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
@@ -68,7 +72,11 @@ class Simulator:
         from simulator.server import create_server_app  # noqa: PLC0415
 
         self._server = waitress.create_server(
-            create_server_app(self), host=host, port=port, threads=SERVER_THREADS
+            create_server_app(self),
+            host=host,
+            port=port,
+            threads=SERVER_THREADS,
+            connection_limit=CONNECTION_LIMIT,
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from pymongo import monitoring
 
-from bot.loyalty import points
+from bot.loyalty import counter, points
 from bot.members.behaviour import stats_from_purchases
 from bot.store import Store
 from bot.store.purchases import spend_since
@@ -127,3 +127,26 @@ def test_an_earn_on_a_record_read_before_another_earn_counts_once(store):
     assert sorted(after["purchase_ids"]) == sorted(
         p["_id"] for p in store.db.purchases.find({"member_id": someone["_id"]})
     )
+
+
+def test_an_earn_redelivered_after_the_next_purchase_counts_one_visit(store):
+    """LINE redelivers the first `/earn` after the member's second purchase was counted
+    (found by the stateful test's long run): still two visits, stats as rebuilt."""
+    someone = member(store, "redelivered")
+
+    def earn(key: str):
+        fresh = store.member_by_id(someone["_id"])
+        return counter.record_purchase(store, fresh, 2500, None, "staff", None, BKK, key)
+
+    with time_machine.travel(NOW, tick=False):
+        first = earn("earn:1")
+        earn("earn:2")
+        again = earn("earn:1")
+        after = store.member_by_id(someone["_id"])
+
+    assert again.already and again.purchase["_id"] == first.purchase["_id"]
+    assert after["stats"]["visits"] == 2
+    assert after["stats"]["spend"] == 5000
+    purchases = store.active_purchases(someone["_id"])
+    kept = {k: v for k, v in after["stats"].items() if k != "rev"}
+    assert kept == {k: v for k, v in stats_from_purchases(purchases, BKK).items() if k != "rev"}

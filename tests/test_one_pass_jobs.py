@@ -14,8 +14,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from bot.demo import demo_history
 from bot.loyalty import points
-from jobs import points_jobs, segment_jobs
+from bot.store import Store, utcnow
+from jobs import maintenance, points_jobs, segment_jobs, tasks
+from jobs.scheduler import SCHEDULE
 from tests import test_per_event_queries
 from tests.test_per_event_queries import on_id
 from tests.test_segments import NOW, build_merchant
@@ -74,3 +77,42 @@ def test_the_nightly_tier_review_reads_members_and_purchases_once(commands, serv
     assert changed == 1
     assert store.member_by_id(ids["cat"])["tier"] == "member"
     assert whole_reads(commands) == {"members": 1, "purchases": 1}
+
+
+def schedule_reads(commands, services) -> dict[str, Counter]:
+    """Whole-collection reads of each scheduled job, run once as the worker runs it."""
+    reads = {}
+    for name, _trigger, _options in SCHEDULE:
+        job = tasks.JOBS.get(name)
+        if job is None:  # prune_rate_limits takes the store alone
+            recorded(commands, maintenance.prune_rate_limits, services.store)
+        else:
+            recorded(commands, job, services, lambda: False)
+        reads[name] = whole_reads(commands)
+    return reads
+
+
+def test_no_scheduled_job_reads_more_often_with_more_members(commands, services, mongo_uri):
+    """The worker's whole schedule on the demo shop's history at 10 and at 40 members:
+    each job reads each collection as often at both sizes (a read per member would not)."""
+    small, tz = services.store, services.config.tz
+    now = utcnow()
+    large = Store(small.client, f"{small.db.name}_large")
+    try:
+        demo_history.generate(small, now=now, tz=tz, members=10, months=2)
+        demo_history.generate(large, now=now, tz=tz, members=40, months=2)
+        with time_machine.travel(now, tick=False):
+            at_small = schedule_reads(commands, services)
+            services.store = large
+            at_large = schedule_reads(commands, services)
+    finally:
+        services.store = small
+        small.client.drop_database(large.db.name)
+
+    assert sum(sum(c.values()) for c in at_small.values()) > 20  # the jobs did read
+    grew = {
+        name: (dict(at_small[name]), dict(at_large[name]))
+        for name in at_small
+        if any(count > at_small[name][collection] for collection, count in at_large[name].items())
+    }
+    assert grew == {}

@@ -9,14 +9,20 @@ unless it is allowed below with its reason.
 
 from __future__ import annotations
 
+import io
 import re
+from datetime import timedelta
 
 import pymongo
 import pytest
+import time_machine
 from bson import ObjectId
+from PIL import Image
 from pymongo import monitoring
 
-from bot.store import Store
+from bot.chat.conversation import CONVERSATION_TTL
+from bot.store import Store, utcnow
+from simulator import events as ev
 from simulator import texts
 
 pytestmark = pytest.mark.devdb_only(reason="counts what a real server receives (command listener)")
@@ -204,3 +210,82 @@ def test_the_listener_catches_a_scan(per_event, services, member):
     per_event("by id", lambda: recorded.member_by_line_id(member.id))
 
     assert list(per_event.found) == ["scan"]
+
+
+def a_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def quick_replies(replies) -> list[dict]:
+    """The actions of the last message's quick-reply buttons."""
+    return [item["action"] for item in replies[-1].get("quickReply", {}).get("items", [])]
+
+
+def test_every_other_event_kind_reads_by_id(per_event, sim, store, cashier, owner, member):
+    """Non-text messages, every other webhook type, group chats, buttons, conversations,
+    redeliveries and standby: none of them scans a collection either."""
+    code = store.member_by_line_id(member.id)["code"]
+    per_event("sticker", member.sends_sticker)
+    per_event("location", member.sends_location)
+    per_event("image", lambda: member.sends_image(a_png()))
+    per_event("unknown text", lambda: member.says("what a nice shop"))
+    for kind in ev.OTHER_EVENT_TYPES:
+        per_event(kind, lambda kind=kind: member.send(ev.other_event(kind, member.id)))
+
+    first = ev.text_message(member.id, "points")
+    sim.deliver([first])
+    per_event("redelivered", lambda: sim.deliver([ev.redelivered(first)]))
+    per_event(
+        "standby", lambda: sim.deliver([{**ev.text_message(member.id, "card"), "mode": "standby"}])
+    )
+
+    for data in ("a=card", "a=rewards", "a=help&c=points", "a=menu&c=card"):
+        per_event(f"button {data}", lambda data=data: member.taps(data))
+    owner.says("/reward add 10 20 Free tea")
+    question = member.taps(f"a=redeem&r={store.list_rewards()[0]['_id']}")
+    keep = [a for a in quick_replies(question) if "redeem_no" in a.get("data", "")]
+    per_event("redeem, not now", lambda: member.perform(keep[0]))
+
+    per_event("profile edit", lambda: member.taps("a=edit&field=gender"))
+    per_event("profile edit answer", lambda: member.taps("a=edit&step=gender&v=male"))
+    member.taps("a=edit&field=gender")
+    with time_machine.travel(utcnow() + CONVERSATION_TTL + timedelta(minutes=1), tick=False):
+        expired = per_event("conversation expired", lambda: member.says("points"))
+    assert "expired" in texts(expired)[0]
+
+    family = sim.group("family")
+    per_event("bot joins a group", family.bot_joins)
+    per_event("member joins", lambda: family.member_joins(member))
+    per_event("group: private command", lambda: family.says(member, "card"))
+    per_event("group: help", lambda: family.says(member, "help"))
+    per_event("group: chatter", lambda: family.says(member, "see you at 5"))
+    per_event("group: unnamed sender", lambda: family.says(None, "points"))
+    per_event("group: button", lambda: family.taps(member, "a=card"))
+    per_event("group: sticker", lambda: family.sends_sticker(member))
+    per_event("member leaves", lambda: family.member_leaves(member))
+    per_event("bot leaves", family.bot_leaves)
+
+    asked = per_event("/earn (owner)", lambda: owner.says(f"/earn {code} 90"))
+    branch = [a for a in quick_replies(asked) if a.get("data", "").startswith("a=earn&")]
+    per_event("/earn branch button", lambda: owner.perform(branch[0]))
+    shown = cashier.says(f"/member {code}")
+    void = next(a for m in shown for a in _actions(m) if "a=void_ask" in a.get("data", ""))
+    question = per_event("void button", lambda: cashier.perform(void))
+    keep = [a for a in quick_replies(question) if "void_no" in a.get("data", "")]
+    per_event("void, keep it", lambda: cashier.perform(keep[0]))
+
+    no_scans(per_event.found)
+
+
+def _actions(message: dict):
+    """Every action in a message (Flex boxes, buttons, quick replies), depth first."""
+    if isinstance(message, dict):
+        if "type" in message and "data" in message and "label" in message:
+            yield message
+        for value in message.values():
+            yield from _actions(value)
+    elif isinstance(message, list):
+        for value in message:
+            yield from _actions(value)

@@ -7,6 +7,7 @@ message limits, injected faults, profiles, quota and the control API.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import uuid
@@ -789,3 +790,22 @@ def test_unsimulated_api_path_is_404(sim):
 
     assert response.status_code == 404
     assert "not simulated" in response.json()["message"]
+
+
+def test_many_kept_alive_connections_are_all_answered(sim):
+    """A web process serving 100 merchants keeps a pool per channel open: LINE answers
+    each connection, however many are open (waitress's default stopped at 100)."""
+    host, port = sim.base_url.removeprefix("http://").split(":")
+    connections = [http.client.HTTPConnection(host, int(port), timeout=5) for _ in range(150)]
+    statuses = []
+    try:
+        for connection in connections:  # each stays open, as a pooled keep-alive one does
+            connection.request("GET", "/v2/bot/info", headers=auth(sim))
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+    finally:
+        for connection in connections:
+            connection.close()
+
+    assert statuses == [200] * 150
