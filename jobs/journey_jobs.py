@@ -99,7 +99,9 @@ def _audience(sender: Sender, journey: dict, config: dict, now) -> tuple[bool, i
         return True, int(config["every"])
     values = _expiring_points(sender) if name == "points_expiring" else _tier_changes(sender)
     journey["values"] = values
-    journey["extra"] = {"_id": {"$in": sorted(values)}}
+    # Picked as the audience is read, not as an `_id` list in the query: the dev server
+    # compares every member with every id of the list (quadratic as both grow).
+    journey["only"] = values.keys()
     return bool(values), None
 
 

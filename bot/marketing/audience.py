@@ -83,12 +83,15 @@ def snapshot_journey(
     once_per_days: int | None = None,
 ) -> None:
     """A journey's audience for its day: its filters and extra query, birthdays on the day,
-    less those it reached within `once_per_days`."""
+    only the members it names (`only`), less those it reached within `once_per_days`."""
     today = now.astimezone(tz).date()
     keep = lambda member: True  # noqa: E731
     if journey.get("on_the_day"):
         day = f"-{today.month:02d}-{today.day:02d}"
         keep = lambda m: (m.get("profile") or {}).get("birthday", "").endswith(day)  # noqa: E731
+    if journey.get("only") is not None:
+        only, kept_before = journey["only"], keep
+        keep = lambda m: m["_id"] in only and kept_before(m)  # noqa: E731
     if once_per_days:
         already = store.recent_send_counts(now - timedelta(days=once_per_days), journey["_id"])
         already = {*already, *store.queued_members(journey["_id"])}  # not sent yet, but will be
