@@ -36,7 +36,7 @@ from pymongo.errors import BulkWriteError
 from bot.analytics import rollups
 from bot.loyalty import lots
 from bot.loyalty.member_codes import ALPHABET
-from bot.loyalty.points import lot_expiry, save_rules
+from bot.loyalty.points import lot_expiry, purchase_document, save_rules
 from bot.loyalty.rules import EarnRules, Promotion, points_for
 from bot.marketing import campaigns, rfm
 from bot.members import privacy
@@ -442,25 +442,10 @@ def _member_past(history: History, person: Person, cuts, stock):
         purchase_id = _code("D", history.counters["purchase"], 7)
         local = at.astimezone(tz)
         earning = points_for(rules, amount, branch, local, tier)
-        purchase = {
-            "_id": purchase_id,
-            "member_id": mid,
-            "amount": amount,
-            "branch": branch,
-            "staff": "demo-staff",
-            "receipt": None,
-            "points": earning.points,
-            "local_hour": local.hour,
-            "local_weekday": local.weekday(),
-            "local_date": local.date().isoformat(),
-            "promotion": earning.promotion.id if earning.promotion else None,
-            "tier": tier.name,
-            "key": None,
-            "coupon": None,
-            "flag": None,
-            "status": "active",
-            "created_at": at,
-        }
+        purchase = purchase_document(
+            purchase_id, mid, amount, branch, "demo-staff", local, earning, tier.name
+        )
+        purchase.update(status="active", created_at=at)
         if number == person.coupon_visit:
             code = coupon_code(person.member_id)
             purchase["coupon"] = code

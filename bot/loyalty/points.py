@@ -138,6 +138,37 @@ def large_purchase_flag(rules: EarnRules, amount: int, totals: tuple[int, int]) 
     return {"reason": "large", "average": average, "factor": rules.flag_factor}
 
 
+def purchase_document(
+    purchase_id: str,
+    member_id: str,
+    amount: int,
+    branch: str | None,
+    staff_id: str,
+    local: datetime,
+    earning: Earning,
+    tier: str,
+) -> dict:
+    """A purchase as it is stored (before receipt, key, coupon and flag): the one shape
+    the counter and the demo history both write."""
+    return {
+        "_id": purchase_id,
+        "member_id": member_id,
+        "amount": amount,
+        "branch": branch,
+        "staff": staff_id,
+        "receipt": None,
+        "points": earning.points,
+        "local_hour": local.hour,
+        "local_weekday": local.weekday(),
+        "local_date": local.date().isoformat(),
+        "promotion": earning.promotion.id if earning.promotion else None,
+        "tier": tier,
+        "key": None,
+        "coupon": None,
+        "flag": None,
+    }
+
+
 def earn(
     store: Store,
     member: dict,
@@ -167,23 +198,15 @@ def earn(
         taken_by = store.claim_receipt(branch, receipt, purchase_id)
         if taken_by not in (None, purchase_id):
             return EarnResult(None, None, member.get("points", 0), duplicate_of=taken_by)
-    purchase = {
-        "_id": purchase_id,
-        "member_id": member["_id"],
-        "amount": amount,
-        "branch": branch,
-        "staff": staff_id,
-        "receipt": receipt,
-        "points": earning.points,
-        "local_hour": local.hour,
-        "local_weekday": local.weekday(),
-        "local_date": local.date().isoformat(),
-        "promotion": earning.promotion.id if earning.promotion else None,
-        "tier": tier.name,
-        "key": key,
-        "coupon": coupon,
-        "flag": large_purchase_flag(rules, amount, store.purchase_totals()),
-    }
+    purchase = purchase_document(
+        purchase_id, member["_id"], amount, branch, staff_id, local, earning, tier.name
+    )
+    purchase.update(
+        receipt=receipt,
+        key=key,
+        coupon=coupon,
+        flag=large_purchase_flag(rules, amount, store.purchase_totals()),
+    )
     purchase, created = store.insert_purchase(purchase)
     faultpoints.reached("earn.after_purchase")
     counted = None  # the member after a new purchase was counted in one write
