@@ -35,7 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.merchants import Merchants
 from jobs import tasks
-from jobs.scheduler import LEASE_TTL, RENEW_EVERY_SECONDS, SCHEDULE
+from jobs.scheduler import LEASE_TTL, SCHEDULE, tick_until
 
 log = logging.getLogger("jobs.fleet")
 MERCHANT_LEASE = "merchant:"
@@ -125,15 +125,7 @@ class FleetWorker:
 
     def run_loop(self, stop: threading.Event) -> None:
         """Tick until `stop` is set, then stop jobs and hand every lease back."""
-        try:
-            while not stop.is_set():
-                try:
-                    self.tick()
-                except Exception as exc:  # noqa: BLE001 - a database blip must not kill the worker
-                    log.error("lease check failed: %s", type(exc).__name__)
-                stop.wait(RENEW_EVERY_SECONDS)
-        finally:
-            self.shutdown()
+        tick_until(stop, self.tick, self.shutdown)
 
     def shutdown(self) -> None:
         with self._lock:

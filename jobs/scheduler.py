@@ -109,15 +109,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set, then stop jobs and hand the lease back."""
-        try:
-            while not stop.is_set():
-                try:
-                    self.tick()
-                except Exception as exc:  # noqa: BLE001 - a database blip must not kill the worker
-                    log.error("lease check failed: %s", type(exc).__name__)
-                stop.wait(RENEW_EVERY_SECONDS)
-        finally:
-            self.shutdown()
+        tick_until(stop, self.tick, self.shutdown)
 
     def shutdown(self) -> None:
         self._stop_jobs()
@@ -155,6 +147,19 @@ def main() -> None:
     log.info("worker %s started", worker.holder)
     worker.run(stop)
     log.info("worker %s stopped", worker.holder)
+
+
+def tick_until(stop: threading.Event, tick, shutdown) -> None:
+    """Renew leases every RENEW_EVERY_SECONDS until `stop` is set, then `shutdown`."""
+    try:
+        while not stop.is_set():
+            try:
+                tick()
+            except Exception as exc:  # noqa: BLE001 - a database blip must not kill the worker
+                log.error("lease check failed: %s", type(exc).__name__)
+            stop.wait(RENEW_EVERY_SECONDS)
+    finally:
+        shutdown()
 
 
 def run_fleet(config: Config, stop: threading.Event) -> None:
