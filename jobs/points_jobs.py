@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.analytics import rollups
 from bot.chat.messages import text
 from bot.config import Config
 from bot.line_api import LineApi, LineApiError, retry_key_for
@@ -13,6 +17,8 @@ from bot.translate import translator_for
 
 log = logging.getLogger(__name__)
 
+RECENT_SLACK = timedelta(days=1)
+
 
 def expire_points(store: Store) -> int:
     """Write expire entries for lots past their date."""
@@ -21,21 +27,62 @@ def expire_points(store: Store) -> int:
     return written
 
 
-def reevaluate_tiers(store: Store) -> int:
+def reevaluate_tiers(store: Store, tz: ZoneInfo) -> int:
     """Nightly: move members to the tier their rolling 12-month spend earns (downgrades too).
 
-    One read of the members and one of the year's purchases find whose tier no longer
-    fits; only those are looked at again (a purchase meanwhile may have kept their tier).
+    Between purchases a tier changes only when purchases leave the 12-month window or
+    the tier rules change (a purchase or a void sets the tier at once). So after a full
+    review this looks only at the members whose purchases left the window since the
+    last review, and at those who bought since (a crash may have come between a
+    purchase and its tier), both from the day rollups, read by `_id`. New tier rules, or
+    no review on record, mean a full one: one read of the members and one of the
+    year's purchases.
     """
     rules = points.load_rules(store)
+    now = utcnow()
+    window_start = now - points.TIER_WINDOW
+    last = store.get_setting(points.TIER_REVIEW) or {}
+    if last.get("tiers") == points.tier_thresholds(rules) and last.get("reviewed_at"):
+        members = _members_to_review(store, tz, last, window_start, now)
+        changed = _review_members(store, rules, members)
+    else:
+        changed = _review_everyone(store, rules, window_start)
+    store.put_setting(points.TIER_REVIEW, points.tier_review_record(rules, now))
+    log.info("tier changes: %d", changed)
+    return changed
+
+
+def _members_to_review(store, tz, last: dict, window_start: datetime, now: datetime) -> list:
+    """Whose purchases left the window since the last review, and who bought since."""
+    left = rollups.purchases_between(
+        store, datetime.fromisoformat(last["window_start"]), window_start, tz
+    )
+    since = datetime.fromisoformat(last["reviewed_at"]) - RECENT_SLACK
+    recent = rollups.purchases_between(store, since, now, tz)
+    return sorted({purchase["member_id"] for purchase in itertools.chain(left, recent)})
+
+
+def _review_members(store: Store, rules: points.EarnRules, member_ids: list[str]) -> int:
     changed = 0
-    for page in store.spend_pages(utcnow() - points.TIER_WINDOW):
+    for member_id in member_ids:
+        member = store.member_by_id(member_id)
+        if member is None or member.get("status") != "member":
+            continue  # erased or left since
+        before, after = points.evaluate_tier(store, rules, member_id, member.get("tier"))
+        changed += int(before.name != after.name)
+    return changed
+
+
+def _review_everyone(store: Store, rules: points.EarnRules, window_start: datetime) -> int:
+    """One read of the members and one of the year's purchases find whose tier no longer
+    fits; only those are looked at again (a purchase meanwhile may have kept their tier)."""
+    changed = 0
+    for page in store.spend_pages(window_start):
         for member, spend in page:
             if rules.tier_for(spend).name == member.get("tier"):
                 continue
             before, after = points.evaluate_tier(store, rules, member["_id"])
             changed += int(before.name != after.name)
-    log.info("tier changes: %d", changed)
     return changed
 
 

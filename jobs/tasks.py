@@ -35,7 +35,7 @@ def _campaigns(services: Services, should_stop: Callable[[], bool]) -> list:
 # Every job, as a function of one merchant's Services and a "stop now" check.
 JOBS: dict[str, Callable[[Services, Callable[[], bool]], object]] = {
     "expire_points": lambda s, _stop: points_jobs.expire_points(s.store),
-    "reevaluate_tiers": lambda s, _stop: points_jobs.reevaluate_tiers(s.store),
+    "reevaluate_tiers": lambda s, _stop: points_jobs.reevaluate_tiers(s.store, s.config.tz),
     "score_rfm": lambda s, _stop: segment_jobs.score_rfm(s.store),
     "expire_redemptions": lambda s, _stop: points_jobs.expire_redemptions(
         s.store, s.line, s.config

@@ -71,11 +71,80 @@ def test_expiry_zero_means_never(owner, member, cashier, store):
     assert store.member_by_line_id(member.id)["points"] == 10  # the bonus expired, not these
 
 
-def test_tiers_are_re_evaluated_nightly_and_can_go_down(cashier, member, store):
+def test_lots_earned_after_the_first_run_expire_from_the_day_lists(cashier, member, store):
+    start = utcnow()
+    assert points_jobs.expire_points(store) == 0  # the first run lists the open lots
+    with time_machine.travel(start + timedelta(days=30)):
+        cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 250")  # 10 points
+
+    with time_machine.travel(start + timedelta(days=200)):
+        assert points_jobs.expire_points(store) == 0
+    with time_machine.travel(start + timedelta(days=366)):
+        assert points_jobs.expire_points(store) == 1  # the signup bonus
+        assert points_jobs.expire_points(store) == 0
+    assert store.member_by_line_id(member.id)["points"] == 10
+    with time_machine.travel(start + timedelta(days=397)):
+        assert points_jobs.expire_points(store) == 1  # the points earned a month later
+
+    doc = store.member_by_line_id(member.id)
+    assert doc["points"] == 0
+    assert [e["kind"] for e in store.ledger_for(doc["_id"])] == [
+        "expire",
+        "expire",
+        "earn",
+        "bonus",
+    ]
+    assert store.db.lot_expiries.count_documents({}) == 0  # every day done is forgotten
+
+
+def test_a_week_without_the_worker_expires_everything_due_meanwhile(member, store):
+    start = utcnow()
+    points_jobs.expire_points(store)
+    with time_machine.travel(start + timedelta(days=360)):
+        points_jobs.expire_points(store)
+
+    with time_machine.travel(start + timedelta(days=372)):  # nothing ran in between
+        assert points_jobs.expire_points(store) == 1
+
+    assert store.member_by_line_id(member.id)["points"] == 0
+
+
+def test_tiers_are_re_evaluated_nightly_and_can_go_down(cashier, member, store, services):
     cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 6000")
     assert store.member_by_line_id(member.id)["tier"] == "silver"
 
     with time_machine.travel(utcnow() + timedelta(days=366)):
-        assert points_jobs.reevaluate_tiers(store) == 1
+        assert points_jobs.reevaluate_tiers(store, services.config.tz) == 1  # a first, full review
 
     assert store.member_by_line_id(member.id)["tier"] == "member"
+
+
+def test_later_reviews_demote_members_whose_purchases_left_the_window(
+    cashier, member, store, services
+):
+    start = utcnow()
+    assert points_jobs.reevaluate_tiers(store, services.config.tz) == 0
+    with time_machine.travel(start + timedelta(days=10)):
+        cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 6000")
+        assert points_jobs.reevaluate_tiers(store, services.config.tz) == 0
+
+    with time_machine.travel(start + timedelta(days=200)):
+        assert points_jobs.reevaluate_tiers(store, services.config.tz) == 0
+    assert store.member_by_line_id(member.id)["tier"] == "silver"
+    with time_machine.travel(start + timedelta(days=380)):
+        assert points_jobs.reevaluate_tiers(store, services.config.tz) == 1
+
+    assert store.member_by_line_id(member.id)["tier"] == "member"
+
+
+def test_new_tier_thresholds_are_applied_to_everyone_that_night(
+    owner, cashier, member, store, services
+):
+    cashier.says(f"/earn {store.member_by_line_id(member.id)['code']} 3000")
+    assert points_jobs.reevaluate_tiers(store, services.config.tz) == 0
+    assert store.member_by_line_id(member.id)["tier"] == "member"
+
+    owner.says("/rule tier silver 2000 1.25")
+
+    assert points_jobs.reevaluate_tiers(store, services.config.tz) == 1
+    assert store.member_by_line_id(member.id)["tier"] == "silver"

@@ -72,11 +72,48 @@ def test_the_nightly_tier_review_reads_members_and_purchases_once(commands, serv
 
     # A year on, Cat's purchases fall out of the window: she goes back to member.
     with time_machine.travel(NOW + points.TIER_WINDOW + timedelta(days=41), tick=False):
-        changed = recorded(commands, points_jobs.reevaluate_tiers, store)
+        changed = recorded(commands, points_jobs.reevaluate_tiers, store, tz)
 
     assert changed == 1
     assert store.member_by_id(ids["cat"])["tier"] == "member"
     assert whole_reads(commands) == {"members": 1, "purchases": 1}
+
+
+def test_after_the_first_review_the_tier_review_reads_nothing_whole(commands, services):
+    store, tz = services.store, services.config.tz
+    ids = build_merchant(store, tz)
+    with time_machine.travel(NOW, tick=False):
+        assert points_jobs.reevaluate_tiers(store, tz) == 0
+
+    # The next nights look only at whose purchases left the window (the day rollups).
+    with time_machine.travel(NOW + timedelta(days=200), tick=False):
+        assert recorded(commands, points_jobs.reevaluate_tiers, store, tz) == 0
+    with time_machine.travel(NOW + points.TIER_WINDOW + timedelta(days=41), tick=False):
+        changed = recorded(commands, points_jobs.reevaluate_tiers, store, tz)
+
+    assert changed == 1
+    assert store.member_by_id(ids["cat"])["tier"] == "member"
+    assert whole_reads(commands) == {}
+
+
+def test_after_the_first_run_points_expire_without_reading_the_ledger(commands, services):
+    store, tz = services.store, services.config.tz
+    ids = build_merchant(store, tz)
+    with time_machine.travel(NOW, tick=False):
+        assert recorded(commands, points_jobs.expire_points, store) == 0
+        assert whole_reads(commands) == {"ledger": 1}  # the first run lists the open lots
+    holding = {name: store.member_by_id(mid)["points"] for name, mid in ids.items()}
+
+    with time_machine.travel(NOW + timedelta(days=400), tick=False):
+        expired = recorded(commands, points_jobs.expire_points, store)
+
+    assert whole_reads(commands) == {}
+    assert expired > 0
+    for name, member_id in ids.items():
+        member = store.member_by_id(member_id)
+        if member is not None and holding[name] > 0:
+            assert member["points"] == 0, name
+            assert points.holdings(store, member_id).balance == 0
 
 
 def schedule_reads(commands, services) -> dict[str, Counter]:

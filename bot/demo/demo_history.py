@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import random
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -36,12 +36,20 @@ from pymongo.errors import BulkWriteError
 from bot.analytics import rollups
 from bot.loyalty import lots
 from bot.loyalty.member_codes import ALPHABET
-from bot.loyalty.points import lot_expiry, purchase_document, save_rules
+from bot.loyalty.points import (
+    EXPIRY_SWEEP,
+    TIER_REVIEW,
+    lot_expiry,
+    purchase_document,
+    save_rules,
+    tier_review_record,
+)
 from bot.loyalty.rules import EarnRules, Promotion, points_for
 from bot.marketing import campaigns, rfm
 from bot.members import privacy
 from bot.members.behaviour import stats_from_purchases
 from bot.store import Store
+from bot.store.ledger import lot_day
 
 MARKER = "demo_history"
 CHUNK = 500  # members built and inserted at a time
@@ -305,13 +313,15 @@ def generate(
     audiences: dict[str, list[tuple[str, str]]] = {WINBACK["id"]: [], NEWS["id"]: []}
     # Rollups, the member snapshot's fields and the shop's totals, built as the
     # documents are: reading them all back would take longer than writing them.
-    days, moves, counted = {}, {}, []
+    days, moves, counted, expiring = {}, {}, [], defaultdict(set)
     for first in range(0, members, CHUNK):
         people = [
             kept.pop(i) if kept is not None else history.person(i)
             for i in range(first, min(first + CHUNK, members))
         ]
-        _write_people(store, history, people, scores, stock, summary, (days, moves, counted))
+        _write_people(
+            store, history, people, scores, stock, summary, (days, moves, counted, expiring)
+        )
         for person in people:
             for campaign_id, status in person.groups.items():
                 audiences[campaign_id].append((person.member_id, status))
@@ -322,6 +332,11 @@ def generate(
     store.set_purchase_totals(summary.purchases, summary.revenue)
     rollups.write(store, days, moves)
     rollups.refresh_members(store, tz, now, members=counted)
+    # As the worker leaves them after a night: open lots listed by the day they expire,
+    # tiers reviewed (they are computed as of now).
+    store.add_lot_days(expiring)
+    store.put_setting(EXPIRY_SWEEP, min([*expiring, now.astimezone(UTC).date().isoformat()]))
+    store.put_setting(TIER_REVIEW, tier_review_record(history.rules, now))
     store.put_setting(MARKER, {**summary.__dict__, "seed": seed, "at": now})
     return summary
 
@@ -404,6 +419,9 @@ def _write_people(store, history, people: list[Person], cuts, stock, summary, su
     rollups.day_rollups_from(docs["purchases"], into=sums[0])
     rollups.points_rollups_from(docs["ledger"], into=sums[1])
     sums[2].extend(_snapshot_fields(member) for member in docs["members"])
+    for entry in docs["ledger"]:
+        if entry.get("remaining") and entry.get("expires_at"):
+            sums[3][lot_day(entry["expires_at"])].add(entry["member_id"])
     summary.purchases += len(docs["purchases"])
     summary.revenue += sum(p["amount"] for p in docs["purchases"])
     summary.ledger += len(docs["ledger"])

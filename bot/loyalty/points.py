@@ -7,8 +7,9 @@ key; the rules are pure (bot/loyalty/rules.py) and so is the replay of lots
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import faultpoints
@@ -17,11 +18,14 @@ from bot.loyalty.member_codes import new_code
 from bot.loyalty.rules import Earning, EarnRules, Tier, expiry_date, points_for
 from bot.members.behaviour import after_visit, stats_from_purchases
 from bot.store import Store, utcnow
+from bot.store.ledger import lot_day, lot_days
 from bot.store.purchases import spend_since, spend_with
 
 RULES_SETTING = "earn_rules"
 TIER_WINDOW = timedelta(days=365)
 NOTICE_AHEAD = timedelta(days=14)
+TIER_REVIEW = "tier_review"  # where the nightly review left off (`tier_review_record`)
+EXPIRY_SWEEP = "lot_expiry_sweep"  # the first UTC date `lot_expiries` still lists
 PURCHASE_ID_LENGTH = 8
 IDENTICAL_WINDOW = timedelta(minutes=2)  # the same purchase again within it asks first
 MIN_PURCHASES_FOR_AVERAGE = 10  # below this, the shop's average purchase means little
@@ -398,6 +402,20 @@ def evaluate_tier(
     return before, after
 
 
+def tier_thresholds(rules: EarnRules) -> dict[str, int]:
+    """What decides a member's tier: each tier's spend by name (not its factor)."""
+    return {tier.name: tier.min_spend for tier in rules.tiers}
+
+
+def tier_review_record(rules: EarnRules, now: datetime) -> dict:
+    """What the next review starts from: the thresholds and the window it left off at."""
+    return {
+        "tiers": tier_thresholds(rules),
+        "window_start": (now - TIER_WINDOW).isoformat(),
+        "reviewed_at": now.isoformat(),
+    }
+
+
 def spend_to_next_tier(store: Store, rules: EarnRules, member_id: str) -> tuple[Tier | None, int]:
     spend = store.rolling_spend(member_id, utcnow() - TIER_WINDOW)
     following = rules.next_tier(spend)
@@ -408,30 +426,66 @@ def spend_to_next_tier(store: Store, rules: EarnRules, member_id: str) -> tuple[
 
 
 def expire_due(store: Store) -> int:
-    """Write an expire entry for every lot past its date with points left."""
+    """Write an expire entry for every lot past its date with points left.
+
+    The members to look at come from `lot_expiries`, read by date from the first day
+    the last run left listed up to today; the days before today are then done. The
+    first run on a database reads the ledger once instead, and lists the lots still
+    open (a database from before the lists, or restored without them).
+    """
     now = utcnow()
+    today = now.date()
+    swept = store.get_setting(EXPIRY_SWEEP)
+    if swept is None:
+        members, later = set(), defaultdict(set)
+        for member_id, expires_at in store.open_lots():
+            if expires_at <= now:
+                members.add(member_id)
+            else:
+                later[lot_day(expires_at)].add(member_id)
+        store.add_lot_days(later)
+        members, done = sorted(members), []
+    else:
+        first = min(date.fromisoformat(swept), today)
+        done = lot_days(first, today - timedelta(days=1))
+        members = sorted(store.members_with_lots_expiring([*done, today.isoformat()]))
     written = 0
-    for member_id in store.members_with_lots_due(now):
-        held = holdings(store, member_id)
-        for lot in held.open_lots():
-            if lot.expires_at is not None and lot.expires_at <= now:
-                _entry, created = debit(
-                    store, member_id, lot.remaining, "expire", f"expire:{lot.id}", lot_id=lot.id
-                )
-                written += int(created)
-        refresh_lots(store, member_id)
+    for member_id in members:
+        written += _expire_member(store, member_id, now)
+    store.forget_lot_expiries(done)
+    store.put_setting(EXPIRY_SWEEP, today.isoformat())
+    return written
+
+
+def _expire_member(store: Store, member_id: str, now: datetime) -> int:
+    written = 0
+    for lot in holdings(store, member_id).open_lots():
+        if lot.expires_at is not None and lot.expires_at <= now:
+            _entry, created = debit(
+                store, member_id, lot.remaining, "expire", f"expire:{lot.id}", lot_id=lot.id
+            )
+            written += int(created)
+    refresh_lots(store, member_id)  # also mends a cached `remaining` that fell behind
     return written
 
 
 def lots_to_announce(store: Store) -> list[tuple[str, list]]:
     """(member id, lots) whose points expire within 14 days and were not announced."""
     now = utcnow()
+    swept = store.get_setting(EXPIRY_SWEEP)
+    if swept is None:  # the lists are not trusted before the first expiry run
+        candidates = store.members_with_lots_due(now + NOTICE_AHEAD, notified=False)
+    else:
+        first = min(date.fromisoformat(swept), now.date())
+        days = lot_days(first, (now + NOTICE_AHEAD).date())
+        candidates = sorted(store.members_with_lots_expiring(days))
     due = []
-    for member_id in store.members_with_lots_due(now + NOTICE_AHEAD, notified=False):
-        notified = {e["_id"] for e in store.ledger_for(member_id) if e.get("expiry_notified")}
+    for member_id in candidates:
+        entries = store.ledger_for(member_id)
+        notified = {e["_id"] for e in entries if e.get("expiry_notified")}
         lots = [
             lot
-            for lot in holdings(store, member_id).expiring_between(now, now + NOTICE_AHEAD)
+            for lot in replay(entries).expiring_between(now, now + NOTICE_AHEAD)
             if lot.id not in notified
         ]
         if lots:

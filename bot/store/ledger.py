@@ -11,11 +11,18 @@ movement (one purchase, one signup bonus) count once, however often retried.
 Every per-event read is by `_id` (DESIGN §6): a member's entries are
 `<member>:1 … <member>:<ledger_seq>`, and `ledger_keys` leads from a key to its
 entry (written just after the entry; the unique `key` index stays the guard).
+
+`lot_expiries` lists, per UTC date, the members holding lots that expire that day. It
+is written before the lot is inserted (a crash in between leaves a name with nothing
+due, never a lot nobody will expire), so the nightly expiry reads the members due by
+`_id` instead of every ledger entry.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -42,6 +49,7 @@ class LedgerStore(StoreBase):
             IndexModel([("expires_at", ASCENDING)]),
         ],
         "ledger_keys": [],  # _id = movement key -> {entry_id}
+        "lot_expiries": [],  # _id = UTC date -> {members: ids holding lots expiring then}
     }
 
     def append_ledger(
@@ -54,6 +62,8 @@ class LedgerStore(StoreBase):
         it reads the balance at sequence `s`, and the entry can only become
         `s + 1` if no other movement did in between.
         """
+        if amount > 0:
+            self._expect_lot(member_id, fields.get("expires_at"))
         for _attempt in range(MAX_ATTEMPTS):
             existing = self._entry_for_key(key)
             if existing is not None:
@@ -106,6 +116,8 @@ class LedgerStore(StoreBase):
         entry = None
         if amount:
             entry = self._entry(member["_id"], seq + 1, amount, kind, key, fields)
+            if amount > 0:
+                self._expect_lot(member["_id"], entry.get("expires_at"))
             try:
                 self.db.ledger.insert_one(entry)
             except DuplicateKeyError:
@@ -200,12 +212,52 @@ class LedgerStore(StoreBase):
 
     # -- lots (cache of bot.loyalty.lots.replay, for finding due lots) --------------------
 
+    def _expect_lot(self, member_id: str, expires_at: datetime | None) -> None:
+        """List the member under the day their new lot expires (before it exists)."""
+        if expires_at is None:
+            return
+        day = lot_day(expires_at)
+        try:
+            self.db.lot_expiries.update_one(
+                {"_id": day}, {"$addToSet": {"members": member_id}}, upsert=True
+            )
+        except DuplicateKeyError:  # two first lots of the day at once (MongoDB)
+            self.db.lot_expiries.update_one({"_id": day}, {"$addToSet": {"members": member_id}})
+
+    def members_with_lots_expiring(self, days: list[str]) -> set[str]:
+        """Members listed under any of these UTC dates (`lot_day`), read by `_id`."""
+        members: set[str] = set()
+        for first in range(0, len(days), 500):
+            wanted = days[first : first + 500]
+            for doc in self.db.lot_expiries.find({"_id": {"$in": wanted}}, {"members": 1}):
+                members.update(doc.get("members", []))
+        return members
+
+    def forget_lot_expiries(self, days: list[str]) -> None:
+        """Drop the lists of days whose lots are all expired."""
+        for first in range(0, len(days), 500):
+            self.db.lot_expiries.delete_many({"_id": {"$in": days[first : first + 500]}})
+
+    def add_lot_days(self, days: dict[str, Iterable[str]]) -> None:
+        """List members under days (`lot_day` → member ids), many at once."""
+        for day, members in days.items():
+            self.db.lot_expiries.update_one(
+                {"_id": day}, {"$addToSet": {"members": {"$each": sorted(members)}}}, upsert=True
+            )
+
+    def open_lots(self) -> Iterator[tuple[str, datetime]]:
+        """(member id, expiry) of every lot with points left that expires: one read."""
+        query = {"expires_at": {"$ne": None}, "remaining": {"$gt": 0}}
+        for row in spool(self.db.ledger, query, {"member_id": 1, "expires_at": 1}):
+            yield row["member_id"], row["expires_at"]
+
     def set_lot_remaining(self, member_id: str, entry_id: str, remaining: int) -> None:
         with self.locked(f"lots:{member_id}"):
             self.db.ledger.update_one({"_id": entry_id}, {"$set": {"remaining": remaining}})
 
     def members_with_lots_due(self, until, notified: bool | None = None) -> list[str]:
-        """Members holding lots that expire by `until` with points left (per the cache)."""
+        """Members holding lots that expire by `until` with points left (per the cache):
+        a read of the whole ledger, for when `lot_expiries` cannot be trusted yet."""
         query = {"expires_at": {"$lte": until}, "remaining": {"$gt": 0}}
         if notified is False:
             query["expiry_notified"] = {"$ne": True}
@@ -242,3 +294,13 @@ class LedgerStore(StoreBase):
         linked = spool(self.db.ledger_keys, {}, {"_id": 1})
         links = ({"_id": e["key"], "entry_id": e["_id"]} for e in unmatched(entries, "key", linked))
         return self.insert_missing("ledger_keys", links)
+
+
+def lot_day(expires_at: datetime) -> str:
+    """The UTC date a lot expiring at `expires_at` is listed under in `lot_expiries`."""
+    return expires_at.astimezone(UTC).date().isoformat()
+
+
+def lot_days(first: date, last: date) -> list[str]:
+    """Every `lot_day` from `first` to `last`, both included."""
+    return [date.fromordinal(n).isoformat() for n in range(first.toordinal(), last.toordinal() + 1)]

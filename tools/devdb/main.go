@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -21,6 +22,9 @@ func main() {
 	dataDir := flag.String("data", "./.devdb-data", "directory for the SQLite database files")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
 	flag.Parse()
+	// Never written, so it costs address space rather than memory (see ballastMiB).
+	ballast := make([]byte, ballastMiB<<20)
+	defer runtime.KeepAlive(ballast)
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -60,3 +64,13 @@ func main() {
 	}
 	fmt.Println("devdb stopped")
 }
+
+// ballastMiB is the smallest heap the garbage collector lets grow before it runs.
+//
+// FerretDB keeps little live (about 1 MB between requests) but allocates for every
+// document it decodes, so with Go's 4 MB minimum heap it collected every ~50
+// documents of a scan: 1,170 collections to read 63,000 ledger entries, 40% of the
+// server's CPU, and more per document the larger the database. With the ballast a
+// collection runs per 64 MiB allocated; a live heap of gigabytes (a large sort) gets
+// 64 MiB more room, where raising GOGC would multiply it.
+const ballastMiB = 64
