@@ -7,6 +7,7 @@ import time_machine
 from bot.marketing.sending import Sender
 from bot.members import privacy
 from bot.store import utcnow
+from bot.store.ledger import LOT_SLOTS
 from jobs import journey_jobs, points_jobs
 from simulator import texts
 
@@ -148,3 +149,16 @@ def test_new_tier_thresholds_are_applied_to_everyone_that_night(
 
     assert points_jobs.reevaluate_tiers(store, services.config.tz) == 1
     assert store.member_by_line_id(member.id)["tier"] == "silver"
+
+
+def test_a_busy_days_list_is_split_so_each_earn_adds_to_a_short_one(store):
+    names = [f"m{n:04d}" for n in range(640)]
+    store.add_lot_days({"2027-11-27": names})
+
+    documents = list(store.db.lot_expiries.find({}))
+    assert len(documents) == LOT_SLOTS
+    assert max(len(doc["members"]) for doc in documents) < 30  # 10 a document on average
+    assert store.members_with_lots_expiring(["2027-11-27"]) == set(names)
+    assert store.members_with_lots_expiring(["2027-11-28"]) == set()
+    store.forget_lot_expiries(["2027-11-27"])
+    assert store.db.lot_expiries.count_documents({}) == 0

@@ -12,7 +12,9 @@ Every per-event read is by `_id` (DESIGN §6): a member's entries are
 `<member>:1 … <member>:<ledger_seq>`, and `ledger_keys` leads from a key to its
 entry (written just after the entry; the unique `key` index stays the guard).
 
-`lot_expiries` lists, per UTC date, the members holding lots that expire that day. It
+`lot_expiries` lists, per UTC date, the members holding lots that expire that day, in
+64 documents a day split by a hash of the member id (`<date>/<nn>`): an earn adds to
+a document of a few dozen names, not to one that grows with the day's customers. It
 is written before the lot is inserted (a crash in between leaves a name with nothing
 due, never a lot nobody will expire), so the nightly expiry reads the members due by
 `_id` instead of every ledger entry.
@@ -21,16 +23,18 @@ due, never a lot nobody will expire), so the nightly expiry reads the members du
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from bot.store.base import StoreBase, utcnow
+from bot.store.base import FERRETDB_BULK_CHUNK, StoreBase, utcnow
 from bot.store.passes import grouped, spool, unmatched
 
 MAX_ATTEMPTS = 50
+LOT_SLOTS = 64  # `lot_expiries` documents per day
 
 
 class LedgerConflictError(RuntimeError):
@@ -49,7 +53,7 @@ class LedgerStore(StoreBase):
             IndexModel([("expires_at", ASCENDING)]),
         ],
         "ledger_keys": [],  # _id = movement key -> {entry_id}
-        "lot_expiries": [],  # _id = UTC date -> {members: ids holding lots expiring then}
+        "lot_expiries": [],  # _id = "<UTC date>/<nn>" -> {members: ids with lots expiring then}
     }
 
     def append_ledger(
@@ -216,34 +220,39 @@ class LedgerStore(StoreBase):
         """List the member under the day their new lot expires (before it exists)."""
         if expires_at is None:
             return
-        day = lot_day(expires_at)
+        slot = lot_slot(lot_day(expires_at), member_id)
         try:
             self.db.lot_expiries.update_one(
-                {"_id": day}, {"$addToSet": {"members": member_id}}, upsert=True
+                {"_id": slot}, {"$addToSet": {"members": member_id}}, upsert=True
             )
-        except DuplicateKeyError:  # two first lots of the day at once (MongoDB)
-            self.db.lot_expiries.update_one({"_id": day}, {"$addToSet": {"members": member_id}})
+        except DuplicateKeyError:  # two first lots of the slot at once (MongoDB)
+            self.db.lot_expiries.update_one({"_id": slot}, {"$addToSet": {"members": member_id}})
 
     def members_with_lots_expiring(self, days: list[str]) -> set[str]:
         """Members listed under any of these UTC dates (`lot_day`), read by `_id`."""
         members: set[str] = set()
-        for first in range(0, len(days), 500):
-            wanted = days[first : first + 500]
+        for wanted in _slot_batches(days):
             for doc in self.db.lot_expiries.find({"_id": {"$in": wanted}}, {"members": 1}):
                 members.update(doc.get("members", []))
         return members
 
     def forget_lot_expiries(self, days: list[str]) -> None:
         """Drop the lists of days whose lots are all expired."""
-        for first in range(0, len(days), 500):
-            self.db.lot_expiries.delete_many({"_id": {"$in": days[first : first + 500]}})
+        for wanted in _slot_batches(days):
+            self.db.lot_expiries.delete_many({"_id": {"$in": wanted}})
 
     def add_lot_days(self, days: dict[str, Iterable[str]]) -> None:
         """List members under days (`lot_day` → member ids), many at once."""
+        slots: dict[str, list[str]] = {}
         for day, members in days.items():
-            self.db.lot_expiries.update_one(
-                {"_id": day}, {"$addToSet": {"members": {"$each": sorted(members)}}}, upsert=True
-            )
+            for member_id in members:
+                slots.setdefault(lot_slot(day, member_id), []).append(member_id)
+        updates = [
+            UpdateOne({"_id": slot}, {"$addToSet": {"members": {"$each": sorted(names)}}}, True)
+            for slot, names in sorted(slots.items())
+        ]
+        for start in range(0, len(updates), FERRETDB_BULK_CHUNK):
+            self.db.lot_expiries.bulk_write(updates[start : start + FERRETDB_BULK_CHUNK])
 
     def open_lots(self) -> Iterator[tuple[str, datetime]]:
         """(member id, expiry) of every lot with points left that expires: one read."""
@@ -299,6 +308,17 @@ class LedgerStore(StoreBase):
 def lot_day(expires_at: datetime) -> str:
     """The UTC date a lot expiring at `expires_at` is listed under in `lot_expiries`."""
     return expires_at.astimezone(UTC).date().isoformat()
+
+
+def lot_slot(day: str, member_id: str) -> str:
+    """The `lot_expiries` document listing `member_id` under `day`."""
+    return f"{day}/{zlib.crc32(member_id.encode()) % LOT_SLOTS:02d}"
+
+
+def _slot_batches(days: list[str], size: int = 512):
+    slots = [f"{day}/{n:02d}" for day in days for n in range(LOT_SLOTS)]
+    for start in range(0, len(slots), size):
+        yield slots[start : start + size]
 
 
 def lot_days(first: date, last: date) -> list[str]:
