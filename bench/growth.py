@@ -339,7 +339,9 @@ def report(sizes: list[int], results: dict[int, dict]) -> bool:
         line = f"{name:<40}" + "".join(f"{v:>9.3g}" for v in values)
         factors = [results[b][name] / results[a][name] if results[a][name] else 0 for a, b in steps]
         line += "".join(f"{f:>11.2f}" for f in factors)
-        overall = results[reference[-1]][name] / (results[reference[0]][name] or 1)
+        overall = (
+            results[reference[-1]][name] / (results[reference[0]][name] or 1) if reference else 0
+        )
         if whole:
             line += f"{overall:>11.2f}"
         kind = kind_of(name)
@@ -347,7 +349,7 @@ def report(sizes: list[int], results: dict[int, dict]) -> bool:
             good = overall <= PER_EVENT_TARGET
             line += f"  ≤ {PER_EVENT_TARGET}× {'ok' if good else 'MISSED'}"
             ok &= good
-        elif kind == "batch":
+        elif kind == "batch" and steps:
             worst = max(f / (b / a) for f, (a, b) in zip(factors, steps, strict=True))
             good = worst <= BATCH_TARGET
             line += f"  ≤ {BATCH_TARGET}× data ({worst:.2f}) {'ok' if good else 'MISSED'}"
